@@ -1,0 +1,57 @@
+# Shared helpers for scripts/*.sh: install Debian packages when missing, run a throwaway PostgreSQL.
+# shellcheck shell=bash
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "Need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+# apt_install PKG... : installs the packages that are not installed yet.
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "Installing ${missing[*]} from Debian"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$(( (RANDOM % 20000) + 40000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  echo "No free port found" >&2; return 1
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+# pg_start DIR : starts a throwaway cluster in DIR on 127.0.0.1 and a free port; sets PG_PORT and PG_URL.
+# PostgreSQL refuses to run as root, so as root it runs as the 'postgres' user the Debian package creates.
+pg_start() {
+  local dir=$1 bin run=()
+  apt_install postgresql
+  bin=$(pg_bin)
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; run=(runuser -u postgres --); fi
+  PG_PORT=$(free_port)
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; return 1; }
+  # A test server: durability off (fsync), so the suite does not wait for the disk.
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >/dev/null \
+    || { cat "$dir/server.log" >&2; return 1; }
+  PG_URL="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
+  export PG_PORT PG_URL
+}
+
+pg_stop() {
+  local dir=$1 run=()
+  [ -d "$dir/data" ] || return 0
+  [ "$(id -u)" -eq 0 ] && run=(runuser -u postgres --)
+  "${run[@]}" "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine: installs what the tests need from Debian when it is missing,
+# starts a throwaway PostgreSQL on 127.0.0.1, runs every test on SQLite and then on PostgreSQL, and stops it again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
+
+PG_DIR=$(mktemp -d /tmp/retour-pg.XXXXXX)
+trap 'pg_stop "$PG_DIR"' EXIT
+log "Starting a throwaway PostgreSQL"
+pg_start "$PG_DIR"
+
+log "Building"
+dotnet build Retour.slnx -c Release -v quiet -nologo
+
+results=0
+log "Tests on SQLite"
+RETOUR_TEST_DB=sqlite dotnet test tests/Retour.Tests -c Release --no-build -nologo || results=1
+log "Tests on PostgreSQL (port $PG_PORT)"
+RETOUR_TEST_DB=postgres RETOUR_TEST_PG="$PG_URL" dotnet test tests/Retour.Tests -c Release --no-build -nologo || results=1
+
+[ $results -eq 0 ] && log "All tests passed on SQLite and PostgreSQL" || log "Some tests failed"
+exit $results

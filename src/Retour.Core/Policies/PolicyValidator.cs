@@ -1,0 +1,105 @@
+using System.Globalization;
+using Retour.Core.Returns;
+
+namespace Retour.Core.Policies;
+
+public static class PolicyValidator
+{
+    private const int MaxWindowDays = 3650;
+
+    public static IReadOnlyList<FieldError> Validate(ReturnPolicy p)
+    {
+        var errors = new List<FieldError>();
+        void Fail(string field, string message) => errors.Add(new FieldError(field, message));
+
+        CheckWindow("window_days", p.WindowDays);
+        if (p.Resolutions.Count == 0) Fail("resolutions", "At least one resolution must be allowed.");
+        if (p.Methods.Count == 0) Fail("methods", "At least one return method must be allowed.");
+        CheckFee("restocking_fee", p.RestockingFee);
+        CheckMoney("return_shipping_fee", p.ReturnShippingFee);
+        if (p.KeepItThreshold is { } k) CheckMoney("keep_it_threshold", k);
+        CheckPercent("store_credit_bonus_percent", p.StoreCreditBonusPercent);
+        if (p.AssumeDeliveredAfterDays is < 0 or > 365)
+            Fail("assume_delivered_after_days", "Must be between 0 and 365 days.");
+
+        foreach (var (category, rule) in p.Categories)
+        {
+            var path = $"categories.{category}";
+            if (category != Categories.Normalize(category))
+                Fail(path, $"Category keys are lower-case with underscores: use '{Categories.Normalize(category)}'.");
+            if (rule.WindowDays is { } w) CheckWindow($"{path}.window_days", w);
+            if (rule.Resolutions is { Count: 0 }) Fail($"{path}.resolutions", "Leave it out to inherit, or allow at least one resolution.");
+            if (rule.Methods is { Count: 0 }) Fail($"{path}.methods", "Leave it out to inherit, or allow at least one method.");
+            if (rule.RestockingFee is { } f) CheckFee($"{path}.restocking_fee", f);
+        }
+        foreach (var (product, days) in p.ProductWindows)
+        {
+            if (string.IsNullOrWhiteSpace(product)) Fail("product_windows", "Product keys must not be empty.");
+            CheckWindow($"product_windows.{product}", days);
+        }
+        for (var i = 0; i < p.NonReturnableCategories.Count; i++)
+        {
+            var c = p.NonReturnableCategories[i];
+            if (c != Categories.Normalize(c))
+                Fail($"non_returnable_categories[{i}]", $"Category names are lower-case with underscores: use '{Categories.Normalize(c)}'.");
+        }
+        for (var i = 0; i < p.SeasonalExtensions.Count; i++)
+        {
+            var s = p.SeasonalExtensions[i];
+            var path = $"seasonal_extensions[{i}]";
+            if (string.IsNullOrWhiteSpace(s.Name)) Fail($"{path}.name", "Give the extension a name, for example 'holiday'.");
+            if (!MonthDay.TryParse(s.PlacedFrom, out _)) Fail($"{path}.placed_from", "Use MM-DD, for example 11-15.");
+            if (!MonthDay.TryParse(s.PlacedTo, out _)) Fail($"{path}.placed_to", "Use MM-DD, for example 12-24.");
+            if (!MonthDay.TryParse(s.ReturnableUntil, out _)) Fail($"{path}.returnable_until", "Use MM-DD, for example 01-31.");
+        }
+        var a2 = p.AutoApproval;
+        if (a2.MaxTotal is { } max) CheckMoney("auto_approval.max_total", max);
+        if (a2.HistoryOrders is < 1 or > 1000) Fail("auto_approval.history_orders", "Must be between 1 and 1000.");
+        if (a2.MinHistoryOrders < 0 || a2.MinHistoryOrders > a2.HistoryOrders)
+            Fail("auto_approval.min_history_orders", "Must be between 0 and history_orders.");
+        CheckPercent("auto_approval.max_return_rate_percent", a2.MaxReturnRatePercent);
+        return errors;
+
+        void CheckWindow(string field, int days)
+        {
+            if (days is < 0 or > MaxWindowDays) Fail(field, $"Must be between 0 and {MaxWindowDays} days.");
+        }
+        void CheckMoney(string field, decimal value)
+        {
+            if (value < 0) Fail(field, "Must not be negative.");
+            else if (value > 1_000_000_000m) Fail(field, "Is too large.");
+        }
+        void CheckPercent(string field, decimal value)
+        {
+            if (value is < 0 or > 100) Fail(field, "Must be a percentage between 0 and 100.");
+        }
+        void CheckFee(string field, Fee fee)
+        {
+            if (fee.Type == FeeKind.Percent) CheckPercent($"{field}.value", fee.Value);
+            else CheckMoney($"{field}.value", fee.Value);
+        }
+    }
+}
+
+/// <summary>A day of the year written as MM-DD, without a year.</summary>
+public readonly record struct MonthDay(int Month, int Day)
+{
+    public static bool TryParse(string? text, out MonthDay value)
+    {
+        value = default;
+        if (text is not { Length: 5 } || text[2] != '-') return false;
+        if (!int.TryParse(text.AsSpan(0, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var m)) return false;
+        if (!int.TryParse(text.AsSpan(3, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var d)) return false;
+        if (m is < 1 or > 12 || d < 1 || d > DateTime.DaysInMonth(2024, m)) return false; // 2024: allow 02-29
+        value = new MonthDay(m, d);
+        return true;
+    }
+
+    public static MonthDay Parse(string text) =>
+        TryParse(text, out var v) ? v : throw new FormatException($"'{text}' is not MM-DD.");
+
+    public int Key => Month * 100 + Day;
+
+    /// <summary>This month-day in the given year; 02-29 falls back to 02-28 in common years.</summary>
+    public DateOnly In(int year) => new(year, Month, Math.Min(Day, DateTime.DaysInMonth(year, Month)));
+}

@@ -1,0 +1,176 @@
+using Bogus;
+using Microsoft.EntityFrameworkCore;
+using Retour.Core.Returns;
+using Retour.Features.Carriers;
+using Retour.Features.Catalog;
+using Retour.Features.Orders;
+using Retour.Features.Policies;
+using Retour.Features.Returns;
+using Retour.Features.Tenancy;
+using Retour.Infrastructure;
+using Retour.Infrastructure.Audit;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Http;
+
+namespace Retour.Features.Demo;
+
+public sealed record DemoKeys(string ApiKey, string ShopifySecret, bool Created);
+
+/// <summary>
+/// The demo merchant "demo": a catalogue, 240 orders over the last 120 days (most delivered, some still on their way,
+/// a few cancelled), some returns in various states, the demo policy and three carriers. Deterministic (seeded),
+/// relative to the day it runs. RETOUR_DEMO_API_KEY and RETOUR_DEMO_SHOPIFY_SECRET fix the keys on every start.
+/// </summary>
+public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings settings, TimeProvider clock, ILogger<DemoSeeder> log)
+{
+    public const string Slug = "demo";
+    public const string ShopDomain = "retour-demo.myshopify.com";
+    public const int OrderCount = 240;
+    private static readonly (string Locale, string Country, string BogusLocale)[] Markets =
+        [("en", "GB", "en_GB"), ("de", "DE", "de"), ("es", "ES", "es"), ("ar", "AE", "ar"), ("ru", "RU", "ru"), ("ko", "KR", "ko")];
+
+    public async Task<DemoKeys> EnsureAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        var apiKey = settings.DemoApiKey ?? ReadOrCreate("demo-api-key.txt", ApiKey.NewSecret);
+        var now = clock.GetUtcNow();
+
+        var merchant = await db.Merchants.FirstOrDefaultAsync(m => m.Slug == Slug, ct);
+        if (merchant is not null)
+        {
+            db.Tenant.Set(merchant.Id);
+            await FixKeysAsync(db, merchant, apiKey, now, ct);
+            return new DemoKeys(apiKey, merchant.ShopifySecret!, false);
+        }
+
+        var shopifySecret = settings.DemoShopifySecret ?? ReadOrCreate("demo-shopify-secret.txt", () => "shpss_" + ApiKey.NewSecret()[4..]);
+        log.LogInformation("Seeding the demo merchant '{Slug}'", Slug);
+        (merchant, _) = await MerchantSetup.CreateAsync(db, new NewMerchant(Slug, "Demo Outfitters", "EUR", "Europe/Berlin", "en",
+            apiKey, ShopDomain, shopifySecret, DemoCatalogue.Policy), now, ct);
+        merchant.BrandColor = "#0f5c4d";
+        SeedCatalogue(db, now);
+        SeedCarriers(db, now);
+        await db.SaveChangesAsync(ct);
+        await SeedOrdersAsync(db, now, ct);
+        await SeedReturnsAsync(scope.ServiceProvider, db, now, ct);
+        return new DemoKeys(apiKey, shopifySecret, true);
+    }
+
+    private async Task FixKeysAsync(RetourDb db, Merchant merchant, string apiKey, DateTimeOffset now, CancellationToken ct)
+    {
+        var hash = ApiKey.HashOf(apiKey);
+        if (!await db.ApiKeys.AnyAsync(k => k.Hash == hash && k.RevokedAt == null, ct))
+        {
+            // The demo key changed (RETOUR_DEMO_API_KEY): the old demo admin keys stop working.
+            await db.ApiKeys.Where(k => k.Name == "admin" && k.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct);
+            db.ApiKeys.Add(MerchantSetup.AdminKey(merchant.Id, apiKey, now));
+        }
+        if (settings.DemoShopifySecret is { } secret && merchant.ShopifySecret != secret) merchant.ShopifySecret = secret;
+        await db.SaveChangesAsync(ct);
+    }
+
+    private string ReadOrCreate(string file, Func<string> create)
+    {
+        var path = Path.Combine(settings.DataDir, file);
+        if (File.Exists(path)) return File.ReadAllText(path).Trim();
+        Directory.CreateDirectory(settings.DataDir);
+        var value = create();
+        File.WriteAllText(path, value);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return value;
+    }
+
+    private static void SeedCatalogue(RetourDb db, DateTimeOffset now)
+    {
+        var stock = new Random(7);
+        foreach (var p in DemoCatalogue.Products)
+            db.Products.Add(new Product
+            {
+                Sku = p.Sku, ProductCode = p.ProductCode, Title = p.Title, Category = p.Category, Price = p.Price, FinalSale = p.FinalSale,
+                VariantJson = p.Variant is null ? null : Json.Serialize(p.Variant), Stock = stock.Next(0, 40), Supplier = p.Supplier,
+                CreatedAt = now, UpdatedAt = now,
+            });
+    }
+
+    private static void SeedCarriers(RetourDb db, DateTimeOffset now)
+    {
+        db.Carriers.Add(new Carrier { Code = "dhl", Name = "DHL Paket", Services = "pickup,drop_off", Countries = "DE,AT,NL,BE,FR,ES,GB", TransitDays = 2, CreatedAt = now });
+        db.Carriers.Add(new Carrier { Code = "ups", Name = "UPS", Services = "pickup,drop_off", Countries = "DE,AT,NL,BE,FR,ES,GB,US,AE,KR,RU", TransitDays = 3, CreatedAt = now });
+        db.Carriers.Add(new Carrier { Code = "hermes", Name = "Hermes", Services = "drop_off,box_free", Countries = "DE,AT", TransitDays = 3, CreatedAt = now });
+    }
+
+    private static async Task SeedOrdersAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        var rng = new Random(42);
+        var customers = Enumerable.Range(0, 90).Select(i =>
+        {
+            var market = Markets[i % Markets.Length];
+            var f = new Faker(market.BogusLocale) { Random = new Randomizer(1000 + i) };
+            var first = f.Name.FirstName();
+            var last = f.Name.LastName();
+            return (Email: $"shopper{i + 1}@example.com", Name: $"{first} {last}", market.Locale, market.Country,
+                Street: f.Address.StreetAddress(), City: f.Address.City(), Postal: f.Address.ZipCode());
+        }).ToList();
+        var products = DemoCatalogue.Products;
+        for (var n = 0; n < OrderCount; n++)
+        {
+            // Repeat customers: the first 30 shoppers order far more often than the rest.
+            var c = customers[rng.NextDouble() < 0.5 ? rng.Next(30) : rng.Next(customers.Count)];
+            var placed = now.AddDays(-120 + 120.0 * n / OrderCount).AddMinutes(rng.Next(0, 600));
+            var age = (now - placed).TotalDays;
+            DateTimeOffset? delivered = age > 6 || (age > 2 && rng.NextDouble() < 0.6) ? placed.AddDays(2 + rng.Next(0, 4)) : null;
+            if (delivered > now) delivered = null;
+            var lines = Enumerable.Range(0, 1 + rng.Next(0, 3)).Select(i =>
+            {
+                var p = products[rng.Next(products.Count)];
+                var qty = p.Price < 15 ? 1 + rng.Next(0, 3) : 1;
+                var discount = rng.NextDouble() < 0.2 ? Math.Round(p.Price * qty * 0.1m, 2) : 0m;
+                var tax = Math.Round((p.Price * qty - discount) * 0.19m, 2);
+                return new LineInput($"L{i + 1}", p.Sku, p.Title, p.Category, qty, p.Price, tax, p.FinalSale, p.Variant, discount, p.ProductCode);
+            }).DistinctBy(l => l.Sku).Select((l, i) => l with { Id = $"L{i + 1}" }).ToList();
+            var input = new OrderInput($"D{1001 + n}", placed, delivered, "EUR",
+                new CustomerInput(c.Email, c.Name, c.Locale),
+                new AddressInput(c.Name, c.Street, c.City, c.Postal, c.Country),
+                lines, FulfilledAt: placed.AddDays(1), CancelledAt: n % 97 == 13 ? placed.AddHours(3) : null,
+                ShippingTotal: 4.90m, PaymentReference: $"pay_demo_{1001 + n}");
+            var (data, errors) = OrderValidation.Validate(input, "api");
+            if (data is null) throw new InvalidOperationException("Demo order invalid: " + string.Join("; ", errors.Select(e => e.Message)));
+            await OrderIngestion.UpsertAsync(db, data with { DeliveredAt = input.CancelledAt is null ? delivered : null }, now, ct);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static async Task SeedReturnsAsync(IServiceProvider services, RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        var policies = services.GetRequiredService<PolicyBook>();
+        var merchants = services.GetRequiredService<MerchantDirectory>();
+        var rng = new Random(99);
+        string[] reasons = ["too_small", "too_large", "changed_mind", "defective", "not_as_described", "quality", "damaged", "too_small"];
+        var candidates = await db.Orders.AsNoTracking().Where(o => o.DeliveredAt != null && o.CancelledAt == null && o.DeliveredAt > now.AddDays(-28))
+            .OrderBy(o => o.Number).Select(o => o.Number).ToListAsync(ct);
+        var actor = new Actor("shopper", null, "demo shopper");
+        var made = new List<Return>();
+        foreach (var number in candidates.Where((_, i) => i % 3 == 0).Take(30))
+        {
+            var order = await db.Orders.AsNoTracking().Include(o => o.Lines).FirstAsync(o => o.Number == number, ct);
+            var line = order.Lines.OrderBy(l => l.Position).FirstOrDefault(l => !l.FinalSale && l.Category is not ("beauty" or "gift_cards"));
+            if (line is null) continue;
+            var request = new CreateReturnRequest(number,
+                [new CreateReturnLine(line.LineRef, 1, reasons[rng.Next(reasons.Length)], rng.NextDouble() < 0.4 ? "Did not fit as expected." : null)],
+                rng.NextDouble() < 0.7 ? "refund" : "store_credit", rng.NextDouble() < 0.5 ? "drop_off" : "pickup");
+            var prepared = await CreateReturn.PrepareAsync(db, policies, merchants, request, false, null, actor, now, ct);
+            if (prepared.Return is null) continue;
+            await db.SaveChangesAsync(ct);
+            made.Add(prepared.Return);
+        }
+        // A few returns further along the lifecycle, so lists and filters have something to show.
+        var staff = new Actor("system", null, "demo support");
+        foreach (var (ret, i) in made.Select((r, i) => (r, i)))
+        {
+            if (ret.Status == ReturnStatus.PendingReview && i % 2 == 0) ReturnTransitions.Move(db, ret, ReturnStatus.Rejected, staff, "Outside our goodwill rules.", now);
+            else if (ret.Status == ReturnStatus.Approved && i % 5 == 1) ReturnTransitions.Move(db, ret, ReturnStatus.Cancelled, staff, "The shopper decided to keep it.", now);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+}

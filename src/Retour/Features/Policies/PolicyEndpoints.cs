@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Retour.Core.Policies;
+using Retour.Features.Tenancy;
+using Retour.Infrastructure.Audit;
+using Retour.Infrastructure.Auth;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Http;
+
+namespace Retour.Features.Policies;
+
+public sealed record PolicyDto(int Version, string AppliesTo, DateTimeOffset EffectiveFrom, DateTimeOffset CreatedAt, string CreatedBy, ReturnPolicy Policy)
+{
+    public static PolicyDto From(PolicyVersion row, ReturnPolicy policy) => new(
+        row.Version, row.EffectiveFrom == DateTimeOffset.UnixEpoch ? AllOrders : NewOrders, row.EffectiveFrom, row.CreatedAt, row.CreatedBy, policy);
+
+    public const string NewOrders = "new_orders";
+    public const string AllOrders = "all_orders";
+}
+
+/// <summary>The body of PUT /api/v1/policy: a GET's answer can be edited and sent back as it is.</summary>
+public sealed record PolicyUpdate(
+    ReturnPolicy? Policy, string? AppliesTo,
+    int? Version = null, DateTimeOffset? EffectiveFrom = null, DateTimeOffset? CreatedAt = null, string? CreatedBy = null);
+
+/// <summary>GET /api/v1/policy (the current version) and PUT /api/v1/policy (a new version; returns in flight keep theirs).</summary>
+public static class PolicyEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/policy", Get).RequireScope(Scopes.PolicyRead).WithName("GetPolicy").WithTags("Policy");
+        api.MapPut("/policy", Put).RequireScope(Scopes.PolicyWrite).WithName("PutPolicy").WithTags("Policy")
+            .Accepts<PolicyUpdate>("application/json")
+            .WithSummary("Create a new policy version")
+            .WithDescription("applies_to: 'new_orders' (default) judges orders placed from now on by this version; 'all_orders' also re-judges earlier orders. Returns already made keep their version. Unknown fields are refused.");
+    }
+
+    public static async Task<Results<Ok<PolicyDto>, ProblemHttpResult>> Get(RetourDb db, PolicyBook book, CancellationToken ct)
+    {
+        var current = await book.CurrentAsync(db, ct);
+        return current is { } c ? TypedResults.Ok(PolicyDto.From(c.Row, c.Policy)) : Problems.NotFound("This merchant has no policy yet.");
+    }
+
+    public static async Task<Results<Ok<PolicyDto>, ProblemHttpResult>> Put(
+        HttpContext http, RetourDb db, PolicyBook book, TimeProvider clock, CancellationToken ct)
+    {
+        // Read by hand with the strict options: unknown fields are errors here, unlike elsewhere in the API.
+        var update = await JsonSerializer.DeserializeAsync<PolicyUpdate>(http.Request.Body, PolicyBook.StrictJson, ct);
+        if (update?.Policy is null) return Problems.Validation("policy", "Send the policy document under \"policy\".");
+        var appliesTo = update.AppliesTo ?? PolicyDto.NewOrders;
+        if (appliesTo is not (PolicyDto.NewOrders or PolicyDto.AllOrders))
+            return Problems.Validation("applies_to", "Use 'new_orders' or 'all_orders'.");
+        var errors = PolicyValidator.Validate(update.Policy);
+        if (errors.Count > 0) return Problems.Validation(errors.Select(e => e with { Field = "policy." + e.Field }));
+
+        var now = clock.GetUtcNow();
+        var actor = Actor.From(http.User);
+        var latest = await db.PolicyVersions.MaxAsync(p => (int?)p.Version, ct) ?? 0;
+        var row = new PolicyVersion
+        {
+            Version = latest + 1,
+            DocumentJson = Json.Serialize(update.Policy),
+            EffectiveFrom = appliesTo == PolicyDto.AllOrders ? DateTimeOffset.UnixEpoch : now,
+            CreatedAt = now,
+            CreatedBy = actor.Label,
+        };
+        db.PolicyVersions.Add(row);
+        db.AuditEvents.Add(new AuditEvent
+        {
+            EntityType = "policy", EntityId = row.Id, Action = "version_created", ToState = row.Version.ToString(),
+            ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name, Reason = appliesTo, OccurredAt = now,
+        });
+        db.Publish("policy.updated", new { version = row.Version, applies_to = appliesTo }, now);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (DbErrors.IsUniqueViolation(e, "policy_versions"))
+        {
+            return Problems.Result(409, "concurrent_update", "Another policy version was saved at the same moment", "Read the policy again and retry.");
+        }
+        return TypedResults.Ok(PolicyDto.From(row, update.Policy));
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Retour.Core;
+using Retour.Core.Money;
+using Retour.Core.Returns;
+using Retour.Features.Tenancy;
+using Retour.Infrastructure.Auth;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Http;
+
+namespace Retour.Features.Returns;
+
+/// <summary>GET /api/v1/returns/{id-or-rma} with its timeline, and GET /api/v1/returns with filters and cursor paging.</summary>
+public static class ReadReturns
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/returns/{idOrRma}", GetOne).RequireScope(Scopes.ReturnsRead).WithName("GetReturn").WithTags("Returns")
+            .WithSummary("A return, by id or RMA, with its audit timeline");
+        api.MapGet("/returns", List).RequireScope(Scopes.ReturnsRead).WithName("ListReturns").WithTags("Returns")
+            .WithSummary("List returns")
+            .WithDescription("Newest change first; with updated_since, oldest change first from that time, for syncing. status takes one or more codes, comma-separated. A cursor is valid with the same filters only.");
+    }
+
+    public static async Task<Results<Ok<ReturnDto>, ProblemHttpResult>> GetOne(string idOrRma, RetourDb db, CancellationToken ct)
+    {
+        var ret = await FindAsync(db.Returns.AsNoTracking(), idOrRma, ct);
+        if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
+        var timeline = await db.AuditEvents.AsNoTracking().Where(e => e.EntityId == ret.Id)
+            .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
+        return TypedResults.Ok(ReturnDto.From(ret, timeline));
+    }
+
+    public static async Task<Return?> FindAsync(IQueryable<Return> returns, string idOrRma, CancellationToken ct)
+    {
+        returns = returns.Include(r => r.Lines);
+        if (Guid.TryParse(idOrRma, out var id)) return await returns.FirstOrDefaultAsync(r => r.Id == id, ct);
+        var rma = Rma.Normalize(idOrRma);
+        return rma is null ? null : await returns.FirstOrDefaultAsync(r => r.Rma == rma, ct);
+    }
+
+    public static async Task<Results<Ok<Page<ReturnSummaryDto>>, ProblemHttpResult>> List(
+        RetourDb db, CancellationToken ct,
+        string? status = null, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "updated_since")] DateTimeOffset? updatedSince = null, string? cursor = null, int? limit = null)
+    {
+        var errors = Cursor.Check(limit, cursor, out var take, out var after).ToList();
+        var statuses = new List<ReturnStatus>();
+        foreach (var code in (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Codes.TryParse<ReturnStatus>(code, out var s)) statuses.Add(s);
+            else errors.Add(new FieldError("status", $"Unknown status '{code}'. Use one of: {string.Join(", ", Codes.All<ReturnStatus>())}."));
+        }
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        var q = db.Returns.AsNoTracking();
+        if (statuses.Count > 0) q = q.Where(r => statuses.Contains(r.Status));
+        var ascending = updatedSince is not null;
+        if (updatedSince is { } since) q = q.Where(r => r.UpdatedAt >= since);
+        if (after is { } a)
+            q = ascending
+                ? q.Where(r => r.UpdatedAt > a.At || (r.UpdatedAt == a.At && r.Id.CompareTo(a.Id) > 0))
+                : q.Where(r => r.UpdatedAt < a.At || (r.UpdatedAt == a.At && r.Id.CompareTo(a.Id) < 0));
+        q = ascending ? q.OrderBy(r => r.UpdatedAt).ThenBy(r => r.Id) : q.OrderByDescending(r => r.UpdatedAt).ThenByDescending(r => r.Id);
+        var rows = await q.Take(take + 1)
+            .Select(r => new { r.Id, r.Rma, r.OrderNumber, r.Status, r.Resolution, r.Method, r.Currency, r.EstimateTotal, r.DecisionOutcome, r.CreatedAt, r.UpdatedAt })
+            .ToListAsync(ct);
+        var more = rows.Count > take;
+        if (more) rows.RemoveAt(take);
+        var page = rows.Select(r => new ReturnSummaryDto(r.Id, r.Rma, r.OrderNumber, r.Status, r.Resolution, r.Method, r.Currency,
+            Currencies.Format(r.EstimateTotal, r.Currency), r.DecisionOutcome, r.CreatedAt, r.UpdatedAt)).ToList();
+        return TypedResults.Ok(new Page<ReturnSummaryDto>(page, more ? Cursor.Encode(rows[^1].UpdatedAt, rows[^1].Id) : null, more));
+    }
+}

@@ -1,0 +1,112 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Retour.Core.Policies;
+using Retour.Core.Returns;
+using Retour.Features.Orders;
+using Retour.Features.Policies;
+using Retour.Infrastructure.Db;
+
+namespace Retour.Features.Returns;
+
+public sealed class Return : ITenantOwned
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid MerchantId { get; set; }
+    public required string Rma { get; init; }
+    public Guid OrderId { get; init; }
+    public required string OrderNumber { get; init; }
+    public string? CustomerEmail { get; init; }
+    /// <summary>Only <see cref="TryMoveTo"/> changes it, and only along <see cref="Lifecycle"/>.</summary>
+    public ReturnStatus Status { get; private set; } = ReturnStatus.Requested;
+    public Resolution Resolution { get; init; }
+    public ReturnMethod Method { get; init; }
+    public Guid PolicyVersionId { get; init; }
+    public int PolicyVersion { get; init; }
+    public required string Currency { get; init; }
+    public decimal EstimateTotal { get; init; }
+    /// <summary>The refund estimate as the shopper and staff saw it when the return was made.</summary>
+    public required string EstimateJson { get; init; }
+    public DecisionOutcome DecisionOutcome { get; init; }
+    public required string DecisionJson { get; init; }
+    /// <summary>Comma-separated risk flags, such as high_return_rate.</summary>
+    public string Flags { get; set; } = "";
+    public string? Locale { get; init; }
+    public required string CreatedBy { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; private set; }
+    public DateTimeOffset StatusChangedAt { get; private set; }
+    public List<ReturnLine> Lines { get; init; } = [];
+
+    public bool TryMoveTo(ReturnStatus to, DateTimeOffset now)
+    {
+        if (!Lifecycle.CanMove(Status, to)) return false;
+        Status = to;
+        UpdatedAt = now;
+        StatusChangedAt = now;
+        return true;
+    }
+
+    public void Touch(DateTimeOffset now) => UpdatedAt = now;
+
+    internal sealed class Config : IEntityTypeConfiguration<Return>
+    {
+        public void Configure(EntityTypeBuilder<Return> b)
+        {
+            b.HasKey(x => x.Id);
+            b.Property(x => x.Rma).HasMaxLength(16);
+            b.HasIndex(x => x.Rma).IsUnique();
+            b.HasOne<Order>().WithMany().HasForeignKey(x => x.OrderId);
+            b.HasOne<PolicyVersion>().WithMany().HasForeignKey(x => x.PolicyVersionId);
+            b.HasIndex(x => x.OrderId);
+            b.Property(x => x.OrderNumber).HasMaxLength(64);
+            b.Property(x => x.CustomerEmail).HasMaxLength(320);
+            b.Property(x => x.Status).HasMaxLength(32).HasConversion(CodeConverter<ReturnStatus>.Instance).IsConcurrencyToken();
+            b.Property(x => x.Resolution).HasMaxLength(32).HasConversion(CodeConverter<Resolution>.Instance);
+            b.Property(x => x.Method).HasMaxLength(32).HasConversion(CodeConverter<ReturnMethod>.Instance);
+            b.Property(x => x.DecisionOutcome).HasMaxLength(32).HasConversion(CodeConverter<DecisionOutcome>.Instance);
+            b.Property(x => x.Currency).HasMaxLength(3);
+            b.Property(x => x.EstimateTotal).HasPrecision(18, 4);
+            b.Property(x => x.Flags).HasMaxLength(500);
+            b.Property(x => x.Locale).HasMaxLength(10);
+            b.Property(x => x.CreatedBy).HasMaxLength(200);
+            b.HasIndex(x => new { x.MerchantId, x.UpdatedAt, x.Id });
+            b.HasIndex(x => new { x.MerchantId, x.Status, x.UpdatedAt });
+            b.HasMany(x => x.Lines).WithOne().HasForeignKey(l => l.ReturnId).OnDelete(DeleteBehavior.Cascade);
+        }
+    }
+}
+
+public sealed class ReturnLine : ITenantOwned
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid MerchantId { get; set; }
+    public Guid ReturnId { get; init; }
+    public Guid OrderLineId { get; init; }
+    public required string OrderLineRef { get; init; }
+    /// <summary>What the line was when the return was made; the order may change later.</summary>
+    public string? Sku { get; init; }
+    public required string Title { get; init; }
+    public required string Category { get; init; }
+    public int Quantity { get; init; }
+    public ReasonCode Reason { get; init; }
+    public string? SubReason { get; init; }
+    public string? Comment { get; init; }
+
+    internal sealed class Config : IEntityTypeConfiguration<ReturnLine>
+    {
+        public void Configure(EntityTypeBuilder<ReturnLine> b)
+        {
+            b.HasKey(x => x.Id);
+            b.HasIndex(x => x.MerchantId);
+            b.HasOne<OrderLine>().WithMany().HasForeignKey(x => x.OrderLineId);
+            b.HasIndex(x => x.OrderLineId);
+            b.Property(x => x.OrderLineRef).HasMaxLength(64);
+            b.Property(x => x.Sku).HasMaxLength(100);
+            b.Property(x => x.Title).HasMaxLength(300);
+            b.Property(x => x.Category).HasMaxLength(64);
+            b.Property(x => x.Reason).HasMaxLength(32).HasConversion(CodeConverter<ReasonCode>.Instance);
+            b.Property(x => x.SubReason).HasMaxLength(64);
+            b.Property(x => x.Comment).HasMaxLength(ReturnRequest.MaxCommentLength);
+        }
+    }
+}

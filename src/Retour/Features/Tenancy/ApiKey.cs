@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Retour.Infrastructure.Db;
+
+namespace Retour.Features.Tenancy;
+
+/// <summary>An integration's key. Only its SHA-256 is stored; the key itself is shown once, when it is made.</summary>
+public sealed class ApiKey : ITenantOwned
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public Guid MerchantId { get; set; }
+    public required string Name { get; set; }
+    /// <summary>The first characters of the key, so people can tell keys apart without the secret.</summary>
+    public required string Prefix { get; set; }
+    public required string Hash { get; set; }
+    /// <summary>Space-separated scopes, as in OAuth.</summary>
+    public required string Scopes { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; set; }
+
+    public static string NewSecret()
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        return "rtr_" + RandomNumberGenerator.GetString(alphabet, 40);
+    }
+
+    public static string HashOf(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    public static string PrefixOf(string secret) => secret.Length <= 12 ? secret[..Math.Min(4, secret.Length)] : secret[..12];
+
+    internal sealed class Config : IEntityTypeConfiguration<ApiKey>
+    {
+        public void Configure(EntityTypeBuilder<ApiKey> b)
+        {
+            b.HasKey(x => x.Id);
+            b.Property(x => x.Name).HasMaxLength(100);
+            b.Property(x => x.Prefix).HasMaxLength(16);
+            b.Property(x => x.Hash).HasMaxLength(64);
+            b.HasIndex(x => x.Hash).IsUnique();
+            b.Property(x => x.Scopes).HasMaxLength(1000);
+            b.HasIndex(x => x.MerchantId);
+            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId);
+        }
+    }
+}
+
+public static class Scopes
+{
+    public const string OrdersRead = "orders:read";
+    public const string OrdersWrite = "orders:write";
+    public const string ReturnsRead = "returns:read";
+    public const string ReturnsWrite = "returns:write";
+    /// <summary>Create returns outside the policy (goodwill exceptions); they always go to review.</summary>
+    public const string ReturnsOverride = "returns:override";
+    public const string PolicyRead = "policy:read";
+    public const string PolicyWrite = "policy:write";
+    public const string CatalogRead = "catalog:read";
+    public const string CatalogWrite = "catalog:write";
+    public const string CarriersRead = "carriers:read";
+
+    public static readonly IReadOnlyList<string> All =
+        [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead];
+}

@@ -1,0 +1,46 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Retour.Features.Tenancy;
+
+public sealed class Merchant
+{
+    public Guid Id { get; init; } = Guid.CreateVersion7();
+    public required string Slug { get; set; }
+    public required string Name { get; set; }
+    public string Currency { get; set; } = "EUR";
+    public string TimeZone { get; set; } = "Europe/Berlin";
+    public string DefaultLocale { get; set; } = "en";
+    public string SupportedLocales { get; set; } = "en,ar,es,ru,de,ko";
+    public string? BrandColor { get; set; }
+    public string? LogoUrl { get; set; }
+    /// <summary>The shop's myshopify.com domain, which identifies the merchant on Shopify webhooks.</summary>
+    public string? ShopifyDomain { get; set; }
+    /// <summary>Kept readable, not hashed: verifying an HMAC needs the secret itself.</summary>
+    public string? ShopifySecret { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+
+    public IReadOnlyList<string> Locales => SupportedLocales.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    internal sealed class Config : IEntityTypeConfiguration<Merchant>
+    {
+        public void Configure(EntityTypeBuilder<Merchant> b)
+        {
+            b.HasKey(x => x.Id);
+            b.Property(x => x.Slug).HasMaxLength(64);
+            b.HasIndex(x => x.Slug).IsUnique();
+            b.Property(x => x.Name).HasMaxLength(200);
+            b.Property(x => x.Currency).HasMaxLength(3);
+            b.Property(x => x.TimeZone).HasMaxLength(64);
+            b.Property(x => x.DefaultLocale).HasMaxLength(10);
+            b.Property(x => x.SupportedLocales).HasMaxLength(100);
+            b.Property(x => x.BrandColor).HasMaxLength(16);
+            b.Property(x => x.LogoUrl).HasMaxLength(500);
+            b.Property(x => x.ShopifyDomain).HasMaxLength(255);
+            b.HasIndex(x => x.ShopifyDomain).IsUnique();
+            b.Property(x => x.ShopifySecret).HasMaxLength(255);
+        }
+    }
+}

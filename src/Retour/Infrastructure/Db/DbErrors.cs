@@ -1,0 +1,17 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Retour.Infrastructure.Db;
+
+public static class DbErrors
+{
+    /// <summary>True when the save failed on a unique index or key of <paramref name="table"/> (any table when null).</summary>
+    public static bool IsUniqueViolation(DbUpdateException e, string? table = null) => e.InnerException switch
+    {
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation && (table is null || pg.TableName == table),
+        SqliteException sl => sl.SqliteErrorCode == 19 && sl.Message.Contains("UNIQUE", StringComparison.Ordinal) &&
+                              (table is null || sl.Message.Contains(table + ".", StringComparison.Ordinal)),
+        _ => false,
+    };
+}

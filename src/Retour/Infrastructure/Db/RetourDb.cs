@@ -1,0 +1,152 @@
+using Microsoft.EntityFrameworkCore;
+using Retour.Core.Returns;
+using Retour.Features.Carriers;
+using Retour.Features.Catalog;
+using Retour.Features.Orders;
+using Retour.Features.Policies;
+using Retour.Features.Returns;
+using Retour.Features.Tenancy;
+using Retour.Infrastructure.Audit;
+using Retour.Infrastructure.Http;
+using Retour.Infrastructure.Outbox;
+
+namespace Retour.Infrastructure.Db;
+
+/// <summary>
+/// One model on SQLite and PostgreSQL. Tenant-owned rows are filtered by <see cref="TenantContext"/> on every read
+/// and checked on every write, so a merchant's unit of work cannot touch another merchant's rows.
+/// </summary>
+public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext tenant, OutboxSignal signal) : DbContext(options)
+{
+    public DbSet<Merchant> Merchants => Set<Merchant>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Order> Orders => Set<Order>();
+    public DbSet<OrderLine> OrderLines => Set<OrderLine>();
+    public DbSet<StoreRefund> StoreRefunds => Set<StoreRefund>();
+    public DbSet<Product> Products => Set<Product>();
+    public DbSet<Carrier> Carriers => Set<Carrier>();
+    public DbSet<PolicyVersion> PolicyVersions => Set<PolicyVersion>();
+    public DbSet<Return> Returns => Set<Return>();
+    public DbSet<ReturnLine> ReturnLines => Set<ReturnLine>();
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+    public DbSet<OutboxDelivery> OutboxDeliveries => Set<OutboxDelivery>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<WebhookReceipt> WebhookReceipts => Set<WebhookReceipt>();
+
+    public TenantContext Tenant => tenant;
+
+    // Read by the query filters on every query, so it is a parameter, never a constant baked into the model.
+    private Guid CurrentMerchantId => tenant.MerchantId;
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder b)
+    {
+        // SQLite has no time type; EF stores DateTimeOffset as text that neither sorts nor compares in SQL.
+        // Microseconds since the Unix epoch sort, compare and keep PostgreSQL's precision.
+        if (Database.IsSqlite()) b.Properties<DateTimeOffset>().HaveConversion<UnixMicrosConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder mb)
+    {
+        mb.ApplyConfiguration(new Merchant.Config());
+        mb.ApplyConfiguration(new ApiKey.Config());
+        mb.ApplyConfiguration(new Order.Config());
+        mb.ApplyConfiguration(new OrderLine.Config());
+        mb.ApplyConfiguration(new StoreRefund.Config());
+        mb.ApplyConfiguration(new Product.Config());
+        mb.ApplyConfiguration(new Carrier.Config());
+        mb.ApplyConfiguration(new PolicyVersion.Config());
+        mb.ApplyConfiguration(new Return.Config());
+        mb.ApplyConfiguration(new ReturnLine.Config());
+        mb.ApplyConfiguration(new AuditEvent.Config());
+        mb.ApplyConfiguration(new OutboxMessage.Config());
+        mb.ApplyConfiguration(new OutboxDelivery.Config());
+        mb.ApplyConfiguration(new IdempotencyRecord.Config());
+        mb.ApplyConfiguration(new WebhookReceipt.Config());
+
+        TenantFilter<ApiKey>(mb);
+        TenantFilter<Order>(mb);
+        TenantFilter<OrderLine>(mb);
+        TenantFilter<StoreRefund>(mb);
+        TenantFilter<Product>(mb);
+        TenantFilter<Carrier>(mb);
+        TenantFilter<PolicyVersion>(mb);
+        TenantFilter<Return>(mb);
+        TenantFilter<ReturnLine>(mb);
+        TenantFilter<AuditEvent>(mb);
+        TenantFilter<IdempotencyRecord>(mb);
+        TenantFilter<WebhookReceipt>(mb);
+
+        SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
+        {
+            [typeof(Merchant)] = "merchants",
+            [typeof(ApiKey)] = "api_keys",
+            [typeof(Order)] = "orders",
+            [typeof(OrderLine)] = "order_lines",
+            [typeof(StoreRefund)] = "store_refunds",
+            [typeof(Product)] = "products",
+            [typeof(Carrier)] = "carriers",
+            [typeof(PolicyVersion)] = "policy_versions",
+            [typeof(Return)] = "returns",
+            [typeof(ReturnLine)] = "return_lines",
+            [typeof(AuditEvent)] = "audit_events",
+            [typeof(OutboxMessage)] = "outbox_messages",
+            [typeof(OutboxDelivery)] = "outbox_deliveries",
+            [typeof(IdempotencyRecord)] = "idempotency_records",
+            [typeof(WebhookReceipt)] = "webhook_receipts",
+        });
+    }
+
+    private void TenantFilter<T>(ModelBuilder mb) where T : class, ITenantOwned =>
+        mb.Entity<T>().HasQueryFilter(x => x.MerchantId == CurrentMerchantId);
+
+    /// <summary>Queues an event in this unit of work; it commits, or not, with the change.</summary>
+    public OutboxMessage Publish(string type, object payload, DateTimeOffset now, Guid? merchantId = null)
+    {
+        var message = new OutboxMessage
+        {
+            MerchantId = merchantId ?? tenant.MerchantId,
+            Type = type,
+            Payload = Json.Serialize(payload),
+            CreatedAt = now,
+            AvailableAt = now,
+        };
+        OutboxMessages.Add(message);
+        return message;
+    }
+
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        var publishes = CheckTenancy();
+        var n = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        if (publishes) signal.Notify();
+        return n;
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        var publishes = CheckTenancy();
+        var n = base.SaveChanges(acceptAllChangesOnSuccess);
+        if (publishes) signal.Notify();
+        return n;
+    }
+
+    /// <summary>Stamps new rows with the current merchant and refuses writes to any other merchant's rows.</summary>
+    private bool CheckTenancy()
+    {
+        var publishes = false;
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            if (entry.State is EntityState.Unchanged or EntityState.Detached) continue;
+            if (entry.Entity is OutboxMessage) publishes = true;
+            if (entry.Entity is not ITenantOwned owned) continue;
+            if (entry.State == EntityState.Added && owned.MerchantId == Guid.Empty && tenant.MerchantId != Guid.Empty)
+                owned.MerchantId = tenant.MerchantId;
+            if (owned.MerchantId != tenant.MerchantId)
+                throw new CrossTenantWriteException(entry.Metadata.ClrType.Name);
+        }
+        return publishes;
+    }
+
+    public bool IsPostgres => Database.IsNpgsql();
+}

@@ -1,0 +1,101 @@
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Retour.Infrastructure.Auth;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Http;
+using Retour.Infrastructure.Localization;
+using Retour.Infrastructure.Outbox;
+
+namespace Retour.Infrastructure;
+
+/// <summary>The cross-cutting parts of the web host: database, JSON, problems, auth, limits, outbox, health, OpenAPI.</summary>
+public static class HostSetup
+{
+    public static WebApplicationBuilder AddRetourHost(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.UseUrls((builder.Configuration["RETOUR_URLS"] ?? RetourSettings.DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries));
+        // Kestrel's own ceiling; BodyLimitMiddleware enforces each endpoint's (smaller) limit.
+        builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Update", LogLevel.Critical); // failed saves are handled and logged by us
+
+        var s = builder.Services;
+        s.AddRetourDb();
+        s.AddSingleton(TimeProvider.System);
+        s.AddSingleton<Texts>();
+        s.AddScoped<IdempotencyScope>();
+        s.Configure<JsonOptions>(o => Json.Configure(o.SerializerOptions));
+        s.AddRetourProblems();
+        s.AddScopePolicies();
+        s.AddRateLimiter(ConfigureRateLimits);
+        s.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Retour API";
+            doc.Info.Description = "Returns management over REST. Authenticate with 'Authorization: Bearer <api key>'. JSON is snake_case; money is a decimal string beside its currency; times are ISO 8601 UTC. Errors are RFC 9457 problem details. Every POST accepts an Idempotency-Key.";
+            return Task.CompletedTask;
+        }));
+        s.AddHealthChecks().AddCheck<DbHealthCheck>("database");
+        s.AddHostedService<StartupTasks>();
+        s.AddHostedService<OutboxRelayHost>();
+        s.AddHostedService<Housekeeping>();
+        s.AddSingleton<OutboxRelay>();
+        return builder;
+    }
+
+    private static void ConfigureRateLimits(RateLimiterOptions o)
+    {
+        o.OnRejected = async (ctx, ct) =>
+        {
+            if (ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
+                ctx.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString();
+            await Problems.Write(ctx.HttpContext, 429, "rate_limited", "Too many requests",
+                "This API key sent more requests than its limit allows. Slow down and retry after the Retry-After seconds.");
+        };
+        o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+        {
+            var perSecond = http.RequestServices.GetRequiredService<RetourSettings>().RateLimitPerSecond;
+            var key = http.User.FindFirstValue(RetourClaims.KeyId);
+            if (perSecond == 0 || key is null) return RateLimitPartition.GetNoLimiter("unlimited");
+            return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perSecond * 2, // a burst of two seconds' worth
+                TokensPerPeriod = perSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        });
+    }
+
+    public static WebApplication UseRetourPipeline(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(async (ctx, next) =>
+        {
+            ctx.Response.Headers.XContentTypeOptions = "nosniff";
+            ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+            ctx.Response.Headers.XFrameOptions = "DENY";
+            await next(ctx);
+        });
+        app.UseRouting();
+        app.UseMiddleware<BodyLimitMiddleware>();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.UseMiddleware<IdempotencyMiddleware>();
+        return app;
+    }
+
+    public static WebApplication MapHostEndpoints(this WebApplication app)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapGet("/", () => Results.Redirect("/openapi/v1.json")).ExcludeFromDescription();
+        ProblemPages.Map(app);
+        return app;
+    }
+}

@@ -1,0 +1,141 @@
+using Microsoft.EntityFrameworkCore;
+using Retour.Infrastructure.Db;
+
+namespace Retour.Infrastructure.Outbox;
+
+/// <summary>A consumer of outbox events. Handlers must tolerate redelivery of external effects (delivery is at least once).</summary>
+public interface IOutboxHandler
+{
+    /// <summary>Stable name: it keys the inbox row that makes a redelivered message skip this handler.</summary>
+    string Name { get; }
+    bool Handles(string type);
+    /// <summary>Runs in a scope whose tenant is the message's merchant. Changes made through <paramref name="db"/> commit with the inbox row.</summary>
+    Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct);
+}
+
+/// <summary>
+/// Delivers outbox messages to handlers. It claims a batch with a lease (an UPDATE that moves available_at),
+/// so a relay that dies mid-batch leaves the messages to be claimed again when the lease ends;
+/// on PostgreSQL, FOR UPDATE SKIP LOCKED keeps concurrent relays off each other's messages.
+/// </summary>
+public sealed class OutboxRelay(
+    IServiceScopeFactory scopes, OutboxSignal signal, IEnumerable<IOutboxHandler> handlers,
+    TimeProvider clock, ILogger<OutboxRelay> log)
+{
+    public const int BatchSize = 200;
+    public const int MaxAttempts = 12;
+    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
+    private readonly IOutboxHandler[] _handlers = [.. handlers];
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (await DeliverBatchAsync(stop) < BatchSize) await signal.WaitAsync(IdlePoll, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                log.LogError(e, "Outbox relay failed; retrying shortly");
+                try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
+            }
+        }
+    }
+
+    /// <summary>Claims and delivers one batch. Returns how many messages it claimed.</summary>
+    public async Task<int> DeliverBatchAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        List<OutboxMessage> batch;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            batch = await ClaimAsync(db, now, ct);
+        }
+        if (batch.Count == 0) return 0;
+
+        var done = new List<Guid>(batch.Count);
+        foreach (var message in batch)
+        {
+            var relevant = _handlers.Where(h => h.Handles(message.Type)).ToList();
+            if (relevant.Count == 0)
+            {
+                done.Add(message.Id);
+                continue;
+            }
+            try
+            {
+                foreach (var handler in relevant) await RunHandlerAsync(handler, message, ct);
+                done.Add(message.Id);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                await FailAsync(message, e, ct);
+            }
+        }
+        if (done.Count > 0)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            var at = clock.GetUtcNow();
+            await db.OutboxMessages.Where(m => done.Contains(m.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.ProcessedAt, at).SetProperty(m => m.LastError, (string?)null), ct);
+        }
+        return batch.Count;
+    }
+
+    private async Task<List<OutboxMessage>> ClaimAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        var leaseEnd = now + Lease;
+        var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
+        // Both providers run UPDATE … RETURNING; the time parameters go through EF's converters (timestamptz or µs).
+        var sql = $$"""
+            UPDATE outbox_messages SET available_at = {0}, attempts = attempts + 1
+            WHERE id IN (SELECT id FROM outbox_messages
+                         WHERE processed_at IS NULL AND dead_at IS NULL AND available_at <= {1}
+                         ORDER BY available_at, id LIMIT {{BatchSize}} {{lockClause}})
+            RETURNING *
+            """;
+        var (p0, p1) = db.IsPostgres ? ((object)leaseEnd, (object)now) : (ToMicros(leaseEnd), ToMicros(now));
+        var claimed = await db.OutboxMessages.FromSqlRaw(sql, p0, p1).AsNoTracking().ToListAsync(ct);
+        claimed.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt) is var c && c != 0 ? c : a.Id.CompareTo(b.Id));
+        return claimed;
+    }
+
+    private static object ToMicros(DateTimeOffset t) => new UnixMicrosConverter().ConvertToProvider(t)!;
+
+    private async Task RunHandlerAsync(IOutboxHandler handler, OutboxMessage message, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(message.MerchantId);
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        if (await db.OutboxDeliveries.AnyAsync(d => d.MessageId == message.Id && d.Handler == handler.Name, ct)) return;
+        await handler.HandleAsync(message, db, scope.ServiceProvider, ct);
+        db.OutboxDeliveries.Add(new OutboxDelivery { MessageId = message.Id, Handler = handler.Name, ProcessedAt = clock.GetUtcNow() });
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task FailAsync(OutboxMessage message, Exception e, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var dead = message.Attempts >= MaxAttempts;
+        var next = now + Backoff(message.Attempts);
+        var error = Truncate($"{e.GetType().Name}: {e.Message}", 2000);
+        if (dead) log.LogError(e, "Outbox message {Id} ({Type}) failed {Attempts} times and is dead-lettered", message.Id, message.Type, message.Attempts);
+        else log.LogWarning(e, "Outbox message {Id} ({Type}) failed (attempt {Attempts}); retry at {Next}", message.Id, message.Type, message.Attempts, next);
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        await db.OutboxMessages.Where(m => m.Id == message.Id).ExecuteUpdateAsync(s => s
+            .SetProperty(m => m.AvailableAt, next)
+            .SetProperty(m => m.LastError, error)
+            .SetProperty(m => m.DeadAt, dead ? now : (DateTimeOffset?)null), ct);
+    }
+
+    /// <summary>1 s, 2 s, 4 s … capped at one hour.</summary>
+    public static TimeSpan Backoff(int attempts) => TimeSpan.FromSeconds(Math.Min(3600, Math.Pow(2, Math.Max(0, attempts - 1))));
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+}

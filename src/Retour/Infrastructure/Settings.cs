@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Retour.Infrastructure;
+
+public enum DbProvider { Sqlite, Postgres }
+
+/// <summary>
+/// Every setting Retour reads, with its environment variable. README.md's configuration reference lists the same names.
+/// </summary>
+public sealed record RetourSettings
+{
+    public DbProvider Provider { get; init; } = DbProvider.Sqlite;
+    public required string ConnectionString { get; init; }
+    public string DataDir { get; init; } = "./data";
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+    public string Urls { get; init; } = DefaultUrls;
+    public bool SeedDemo { get; init; }
+    public string? DemoApiKey { get; init; }
+    public string? DemoShopifySecret { get; init; }
+    public bool RunOutboxRelay { get; init; } = true;
+    /// <summary>Requests per second per API key; 0 turns the limit off.</summary>
+    public int RateLimitPerSecond { get; init; } = 200;
+    public bool MigrateOnStart { get; init; } = true;
+
+    public static RetourSettings From(IConfiguration c)
+    {
+        var providerText = c["RETOUR_DB_PROVIDER"] ?? "sqlite";
+        var provider = providerText.ToLowerInvariant() switch
+        {
+            "sqlite" => DbProvider.Sqlite,
+            "postgres" or "postgresql" or "npgsql" => DbProvider.Postgres,
+            _ => throw new InvalidOperationException($"RETOUR_DB_PROVIDER must be 'sqlite' or 'postgres', not '{providerText}'."),
+        };
+        var dataDir = c["RETOUR_DATA_DIR"] ?? "./data";
+        var connection = c["RETOUR_DB"];
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            if (provider == DbProvider.Postgres)
+                throw new InvalidOperationException("RETOUR_DB must hold the PostgreSQL connection string when RETOUR_DB_PROVIDER=postgres.");
+            connection = $"Data Source={Path.Combine(dataDir, "retour.db")}";
+        }
+        return new RetourSettings
+        {
+            Provider = provider,
+            ConnectionString = connection,
+            DataDir = dataDir,
+            Urls = c["RETOUR_URLS"] ?? DefaultUrls,
+            SeedDemo = Bool(c["RETOUR_SEED_DEMO"], provider == DbProvider.Sqlite),
+            DemoApiKey = Blank(c["RETOUR_DEMO_API_KEY"]),
+            DemoShopifySecret = Blank(c["RETOUR_DEMO_SHOPIFY_SECRET"]),
+            RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true),
+            RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
+            MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),
+        };
+    }
+
+    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    private static bool Bool(string? s, bool fallback) => s?.Trim().ToLowerInvariant() switch
+    {
+        "1" or "true" or "yes" or "on" => true,
+        "0" or "false" or "no" or "off" => false,
+        _ => fallback,
+    };
+}

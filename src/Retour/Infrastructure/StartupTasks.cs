@@ -1,0 +1,79 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Retour.Features.Demo;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Outbox;
+
+namespace Retour.Infrastructure;
+
+/// <summary>Before the server listens: migrate the schema, seed the demo; once it listens, print where to find it.</summary>
+public sealed class StartupTasks(
+    RetourSettings settings, Migrator migrator, DemoSeeder demo, IHostApplicationLifetime lifetime, IServer server,
+    ILogger<StartupTasks> log) : IHostedService
+{
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (settings.MigrateOnStart)
+        {
+            var ran = await migrator.MigrateAsync(ct: ct);
+            if (ran > 0) log.LogInformation("Applied {Count} schema version(s)", ran);
+        }
+        if (!settings.SeedDemo) return;
+        var keys = await demo.EnsureAsync(ct);
+        lifetime.ApplicationStarted.Register(() => PrintBanner(keys));
+    }
+
+    private void PrintBanner(DemoKeys keys)
+    {
+        var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? settings.Urls;
+        Console.WriteLine();
+        Console.WriteLine($"  Retour is running on {url} ({settings.Provider}{(settings.Provider == DbProvider.Sqlite ? ", " + settings.ConnectionString : "")})");
+        Console.WriteLine($"  OpenAPI:             {url}/openapi/v1.json");
+        Console.WriteLine($"  Demo merchant:       demo{(keys.Created ? " (seeded now)" : "")}   public policy: {url}/r/demo/policy");
+        Console.WriteLine($"  Demo API key:        {keys.ApiKey}");
+        Console.WriteLine($"  Shopify secret:      {keys.ShopifySecret}   (shop domain {DemoSeeder.ShopDomain})");
+        Console.WriteLine($"  Try:                 curl -H \"Authorization: Bearer {keys.ApiKey}\" {url}/api/v1/orders/D1200/returnability");
+        Console.WriteLine();
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+}
+
+/// <summary>Runs the in-process outbox relay unless RETOUR_OUTBOX_RELAY=false (scaled mode moves it to workers).</summary>
+public sealed class OutboxRelayHost(OutboxRelay relay, RetourSettings settings) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stop) =>
+        settings.RunOutboxRelay ? relay.RunAsync(stop) : Task.CompletedTask;
+}
+
+/// <summary>Hourly: forget idempotency keys after 24 h and delivered outbox messages after 7 days.</summary>
+public sealed class Housekeeping(IServiceScopeFactory scopes, TimeProvider clock, ILogger<Housekeeping> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromHours(1), clock);
+        do
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+                var now = clock.GetUtcNow();
+                var keysBefore = now - Http.IdempotencyMiddleware.Retention;
+                var outboxBefore = now.AddDays(-7);
+                await db.IdempotencyRecords.IgnoreQueryFilters().Where(r => r.CreatedAt < keysBefore).ExecuteDeleteAsync(stop);
+                await db.OutboxMessages.Where(m => m.ProcessedAt != null && m.ProcessedAt < outboxBefore).ExecuteDeleteAsync(stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+            catch (Exception e) { log.LogWarning(e, "Housekeeping failed; trying again in an hour"); }
+        } while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+    }
+}
+
+public sealed class DbHealthCheck(RetourDb db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+        await db.Database.CanConnectAsync(ct) ? HealthCheckResult.Healthy("database reachable") : HealthCheckResult.Unhealthy("database unreachable");
+}

@@ -1,0 +1,35 @@
+using Retour.Cli;
+using Retour.Features.Carriers;
+using Retour.Features.Catalog;
+using Retour.Features.Demo;
+using Retour.Features.Orders;
+using Retour.Features.Policies;
+using Retour.Features.Returns;
+using Retour.Features.Tenancy;
+using Retour.Infrastructure;
+
+// `retour <command>` runs a command-line task; no command (or `retour web`) serves the API.
+if (Commands.IsCommand(args)) return await Commands.RunAsync(args);
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddRetourHost();
+builder.Services
+    .AddTenancy()
+    .AddPolicies()
+    .AddDemo();
+
+var app = builder.Build();
+app.UseRetourPipeline();
+
+var api = app.MapGroup("/api/v1");
+app.MapOrders(api);
+app.MapReturns(api);
+app.MapPolicies(api);
+app.MapCatalog(api);
+app.MapCarriers(api);
+app.MapHostEndpoints();
+
+await app.RunAsync();
+return 0;
+
+public partial class Program;

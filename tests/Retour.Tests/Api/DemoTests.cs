@@ -1,0 +1,61 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Retour.Features.Demo;
+using Retour.Tests.Support;
+using Xunit;
+
+namespace Retour.Tests.Api;
+
+public sealed class DemoApp() : RetourApp(null, new Dictionary<string, string?>
+{
+    ["RETOUR_SEED_DEMO"] = "true",
+    ["RETOUR_DEMO_API_KEY"] = DemoTests.Key,
+    ["RETOUR_DEMO_SHOPIFY_SECRET"] = "demo-shopify-secret",
+});
+
+public sealed class DemoTests(DemoApp app) : IClassFixture<DemoApp>
+{
+    public const string Key = "rtr_demo_key_for_scripts_0123456789";
+
+    [Fact]
+    public async Task DemoMerchant_IsSeeded_WithTheFixedKey()
+    {
+        var c = app.Client(Key);
+        var orders = (await c.Get("/api/v1/orders?limit=200")).Expect(HttpStatusCode.OK);
+        Assert.True(orders["has_more"]!.GetValue<bool>());
+        var demo = await app.WithDb(await DemoId(), async db => new
+        {
+            Orders = await db.Orders.CountAsync(),
+            Delivered = await db.Orders.CountAsync(o => o.DeliveredAt != null),
+            Categories = await db.Products.Select(p => p.Category).Distinct().ToListAsync(),
+            FinalSale = await db.Products.CountAsync(p => p.FinalSale),
+            Sized = await db.Products.CountAsync(p => p.Category == "apparel" && p.VariantJson!.Contains("size") && p.VariantJson.Contains("color")),
+            Carriers = await db.Carriers.CountAsync(),
+            Returns = await db.Returns.CountAsync(),
+            Oldest = await db.Orders.MinAsync(o => o.PlacedAt),
+        });
+        Assert.True(demo.Orders >= 200);
+        Assert.InRange(demo.Delivered, 150, demo.Orders - 1);
+        Assert.Superset(new HashSet<string> { "apparel", "footwear", "electronics", "home", "beauty" }, demo.Categories.ToHashSet());
+        Assert.True(demo.FinalSale > 0 && demo.Sized > 10);
+        Assert.Equal(3, demo.Carriers);
+        Assert.True(demo.Returns > 5);
+        Assert.InRange((DateTimeOffset.UtcNow - demo.Oldest).TotalDays, 110, 121);
+        (await c.Get("/api/v1/policy")).Expect(HttpStatusCode.OK);
+        var returnability = (await c.Get($"/api/v1/orders/D{1000 + DemoSeeder.OrderCount - 20}/returnability")).Expect(HttpStatusCode.OK);
+        Assert.NotEmpty(returnability["lines"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task SeedingAgain_ChangesNothing()
+    {
+        var before = await app.WithDb(await DemoId(), db => db.Orders.CountAsync());
+        var keys = await app.Services.GetRequiredService<DemoSeeder>().EnsureAsync(CancellationToken.None);
+        Assert.False(keys.Created);
+        Assert.Equal(Key, keys.ApiKey);
+        Assert.Equal(before, await app.WithDb(await DemoId(), db => db.Orders.CountAsync()));
+    }
+
+    private async Task<Guid> DemoId() => (await app.Services.GetRequiredService<Retour.Features.Tenancy.MerchantDirectory>().FindBySlugAsync("demo", CancellationToken.None))!.Id;
+}

@@ -1,0 +1,79 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Retour.Core.Policies;
+using Retour.Features.Tenancy;
+using Retour.Infrastructure.Db;
+
+namespace Retour.Tests.Support;
+
+/// <summary>
+/// The real host (Program) on a fresh database of its own. Tests isolate themselves further by each making their
+/// own merchants, which tenancy keeps apart — the very property the tenancy tests prove.
+/// </summary>
+public class RetourApp : WebApplicationFactory<Program>
+{
+    public string ConnectionString { get; }
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "retour-tests", "data-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
+
+    public RetourApp() : this(null) { }
+
+    protected RetourApp(string? connectionString, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        ConnectionString = connectionString ?? TestDb.NewDatabase(GetType().Name.ToLowerInvariant()[..Math.Min(12, GetType().Name.Length)]);
+        _settings = new Dictionary<string, string?>
+        {
+            ["RETOUR_DB_PROVIDER"] = TestDb.ProviderSetting,
+            ["RETOUR_DB"] = ConnectionString,
+            ["RETOUR_SEED_DEMO"] = "false",
+            ["RETOUR_DATA_DIR"] = DataDir,
+            ["RETOUR_RATE_LIMIT"] = "0",
+        };
+        if (settings is not null) foreach (var (k, v) in settings) _settings[k] = v;
+        _services = services;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        builder.UseEnvironment("Testing");
+        if (_services is not null) builder.ConfigureTestServices(_services);
+    }
+
+    public async Task<TestMerchant> NewMerchantAsync(ReturnPolicy? policy = null, string? shopifySecret = null, string currency = "EUR",
+        string timeZone = "Europe/Berlin", string locale = "en")
+    {
+        var slug = "m-" + Guid.NewGuid().ToString("N")[..10];
+        await using var scope = Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        var (merchant, key) = await MerchantSetup.CreateAsync(db,
+            new NewMerchant(slug, "Test shop " + slug, currency, timeZone, locale, null, shopifySecret is null ? null : slug + ".myshopify.com", shopifySecret, policy),
+            DateTimeOffset.UtcNow, CancellationToken.None);
+        return new TestMerchant(merchant.Id, slug, key, Client(key));
+    }
+
+    public HttpClient Client(string? apiKey)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (apiKey is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        return client;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a DbContext acting for <paramref name="merchantId"/>.</summary>
+    public async Task<T> WithDb<T>(Guid merchantId, Func<RetourDb, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(merchantId);
+        return await work(scope.ServiceProvider.GetRequiredService<RetourDb>());
+    }
+}
+
+/// <summary>A host with its own settings or services (xunit fixtures may have only one public constructor, so this is separate).</summary>
+public sealed class ConfiguredRetourApp(string? connectionString, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    : RetourApp(connectionString, settings, services);
+
+public sealed record TestMerchant(Guid Id, string Slug, string ApiKey, HttpClient Client);
