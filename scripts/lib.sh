@@ -21,7 +21,8 @@ apt_install() {
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$(( (RANDOM % 20000) + 40000 ))
+    # Below the kernel's ephemeral range (32768+), so an outgoing connection cannot take it meanwhile.
+    p=$(( (RANDOM % 12000) + 20000 ))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   echo "No free port found" >&2; return 1

@@ -6,6 +6,8 @@ namespace Retour.Core.Policies;
 public static class PolicyValidator
 {
     private const int MaxWindowDays = 3650;
+    /// <summary>How far back the return-rate rule may look (the order loader reads this many earlier orders).</summary>
+    public const int MaxHistoryOrders = 100;
 
     public static IReadOnlyList<FieldError> Validate(ReturnPolicy p)
     {
@@ -54,7 +56,7 @@ public static class PolicyValidator
         }
         var a2 = p.AutoApproval;
         if (a2.MaxTotal is { } max) CheckMoney("auto_approval.max_total", max);
-        if (a2.HistoryOrders is < 1 or > 1000) Fail("auto_approval.history_orders", "Must be between 1 and 1000.");
+        if (a2.HistoryOrders is < 1 or > MaxHistoryOrders) Fail("auto_approval.history_orders", $"Must be between 1 and {MaxHistoryOrders}.");
         if (a2.MinHistoryOrders < 0 || a2.MinHistoryOrders > a2.HistoryOrders)
             Fail("auto_approval.min_history_orders", "Must be between 0 and history_orders.");
         CheckPercent("auto_approval.max_return_rate_percent", a2.MaxReturnRatePercent);

@@ -19,7 +19,6 @@ public static class HostSetup
         builder.WebHost.UseUrls((builder.Configuration["RETOUR_URLS"] ?? RetourSettings.DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries));
         // Kestrel's own ceiling; BodyLimitMiddleware enforces each endpoint's (smaller) limit.
         builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
-        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Update", LogLevel.Critical); // failed saves are handled and logged by us
 
         var s = builder.Services;

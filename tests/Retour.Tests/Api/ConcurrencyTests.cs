@@ -25,6 +25,8 @@ public sealed class ConcurrencyTests(RetourApp app) : IClassFixture<RetourApp>
             .Join(db.Returns, l => l.ReturnId, r => r.Id, (l, r) => new { l.Quantity, r.Status })
             .Where(x => !releasing.Contains(x.Status)).SumAsync(x => x.Quantity));
         Assert.Equal(5, stored);
+        var counter = await app.WithDb(m.Id, db => db.OrderLines.Where(l => l.LineRef == "L1").Select(l => l.ReturnedQuantity).SingleAsync());
+        Assert.Equal(5, counter);
     }
 
     [Fact]

@@ -105,6 +105,7 @@ public sealed class ReturnsApiTests(RetourApp app) : IClassFixture<RetourApp>
         (await m.Client.Post($"/api/v1/returns/{r.Str("id")}/cancel", new { reason = "changed my mind" })).Expect(HttpStatusCode.OK);
         var line = (await m.Client.Get("/api/v1/orders/1001/returnability")).Expect(HttpStatusCode.OK)["lines"]!.AsArray()[0]!;
         Assert.Equal(2, line["returnable_quantity"]!.GetValue<int>());
+        Assert.Equal(0, (await m.Client.Get("/api/v1/orders/1001")).Expect(HttpStatusCode.OK)["lines"]!.AsArray()[0]!["returned_quantity"]!.GetValue<int>());
     }
 
     [Fact]

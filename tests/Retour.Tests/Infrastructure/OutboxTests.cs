@@ -15,7 +15,7 @@ public sealed class RecordingHandler : IOutboxHandler
     public ConcurrentQueue<OutboxMessage> Seen { get; } = new();
     public int FailuresLeft;
     public string Name => "test.recorder";
-    public bool Handles(string type) => type.StartsWith("return.", StringComparison.Ordinal);
+    public IReadOnlyCollection<string> Types { get; } = ["return.requested", "return.approved", "return.pending_review", "return.rejected", "return.cancelled"];
 
     public Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
     {

@@ -27,7 +27,7 @@ public sealed class Carrier : ITenantOwned
         public void Configure(EntityTypeBuilder<Carrier> b)
         {
             b.HasKey(x => x.Id);
-            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId);
+            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId).OnDelete(DeleteBehavior.Restrict);
             b.Property(x => x.Code).HasMaxLength(32);
             b.HasIndex(x => new { x.MerchantId, x.Code }).IsUnique();
             b.Property(x => x.Name).HasMaxLength(100);

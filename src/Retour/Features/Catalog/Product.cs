@@ -27,7 +27,7 @@ public sealed class Product : ITenantOwned
         public void Configure(EntityTypeBuilder<Product> b)
         {
             b.HasKey(x => x.Id);
-            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId);
+            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId).OnDelete(DeleteBehavior.Restrict);
             b.Property(x => x.Sku).HasMaxLength(100);
             b.HasIndex(x => new { x.MerchantId, x.Sku }).IsUnique();
             b.Property(x => x.ProductCode).HasMaxLength(100);

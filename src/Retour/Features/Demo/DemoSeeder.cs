@@ -139,9 +139,10 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             await OrderIngestion.UpsertAsync(db, data with { DeliveredAt = input.CancelledAt is null ? delivered : null }, now, ct);
         }
         await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
     }
 
-    private static async Task SeedReturnsAsync(IServiceProvider services, RetourDb db, DateTimeOffset now, CancellationToken ct)
+    private async Task SeedReturnsAsync(IServiceProvider services, RetourDb db, DateTimeOffset now, CancellationToken ct)
     {
         var policies = services.GetRequiredService<PolicyBook>();
         var merchants = services.GetRequiredService<MerchantDirectory>();
@@ -159,17 +160,16 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             var request = new CreateReturnRequest(number,
                 [new CreateReturnLine(line.LineRef, 1, reasons[rng.Next(reasons.Length)], rng.NextDouble() < 0.4 ? "Did not fit as expected." : null)],
                 rng.NextDouble() < 0.7 ? "refund" : "store_credit", rng.NextDouble() < 0.5 ? "drop_off" : "pickup");
-            var prepared = await CreateReturn.PrepareAsync(db, policies, merchants, request, false, null, actor, now, ct);
-            if (prepared.Return is null) continue;
-            await db.SaveChangesAsync(ct);
-            made.Add(prepared.Return);
+            if (await CreateReturn.CreateAsync(db, policies, merchants, request, false, null, actor, null, clock, ct) is CreateReturn.Outcome.Created created)
+                made.Add(created.Return);
         }
         // A few returns further along the lifecycle, so lists and filters have something to show.
         var staff = new Actor("system", null, "demo support");
         foreach (var (ret, i) in made.Select((r, i) => (r, i)))
         {
-            if (ret.Status == ReturnStatus.PendingReview && i % 2 == 0) ReturnTransitions.Move(db, ret, ReturnStatus.Rejected, staff, "Outside our goodwill rules.", now);
-            else if (ret.Status == ReturnStatus.Approved && i % 5 == 1) ReturnTransitions.Move(db, ret, ReturnStatus.Cancelled, staff, "The shopper decided to keep it.", now);
+            db.Returns.Attach(ret);
+            if (ret.Status == ReturnStatus.PendingReview && i % 2 == 0) await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Rejected, staff, "Outside our goodwill rules.", now, ct);
+            else if (ret.Status == ReturnStatus.Approved && i % 5 == 1) await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Cancelled, staff, "The shopper decided to keep it.", now, ct);
         }
         await db.SaveChangesAsync(ct);
     }

@@ -40,20 +40,18 @@ public sealed class Order : ITenantOwned
     /// Two requests that read the same version cannot both commit, so quantities never oversell.
     /// </summary>
     public int Version { get; set; }
+    /// <summary>How many returns were ever made for this order (for the shopper's return rate).</summary>
+    public int ReturnCount { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public List<OrderLine> Lines { get; init; } = [];
-
-    public OrderFacts Facts(IReadOnlyDictionary<Guid, int> returnedByLine) => new(
-        PlacedAt, DeliveredAt, FulfilledAt, CancelledAt, Currency,
-        [.. Lines.OrderBy(l => l.Position).Select(l => l.Facts(returnedByLine.GetValueOrDefault(l.Id)))]);
 
     internal sealed class Config : IEntityTypeConfiguration<Order>
     {
         public void Configure(EntityTypeBuilder<Order> b)
         {
             b.HasKey(x => x.Id);
-            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId);
+            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId).OnDelete(DeleteBehavior.Restrict);
             b.Property(x => x.Number).HasMaxLength(64);
             b.HasIndex(x => new { x.MerchantId, x.Number }).IsUnique();
             b.Property(x => x.ExternalId).HasMaxLength(64);
@@ -105,9 +103,11 @@ public sealed class OrderLine : ITenantOwned
     public bool FinalSale { get; set; }
     /// <summary>Units the store already refunded outside Retour.</summary>
     public int RefundedQuantity { get; set; }
-
-    public LineFacts Facts(int returned) =>
-        new(LineRef, Sku, ProductCode, Category, Quantity, RefundedQuantity, returned, UnitPrice, Tax, Discount, FinalSale);
+    /// <summary>
+    /// Units in Retour returns that still hold them (not rejected, cancelled or expired). Kept by the return write and by
+    /// the transitions into those states, always together with a bump of the order's version (docs/decisions/0003).
+    /// </summary>
+    public int ReturnedQuantity { get; set; }
 
     internal sealed class Config : IEntityTypeConfiguration<OrderLine>
     {
@@ -116,7 +116,6 @@ public sealed class OrderLine : ITenantOwned
             b.HasKey(x => x.Id);
             b.Property(x => x.LineRef).HasMaxLength(64);
             b.HasIndex(x => new { x.OrderId, x.LineRef }).IsUnique();
-            b.HasIndex(x => x.MerchantId);
             b.Property(x => x.Sku).HasMaxLength(100);
             b.Property(x => x.ProductCode).HasMaxLength(100);
             b.Property(x => x.Title).HasMaxLength(300);
@@ -145,7 +144,6 @@ public sealed class StoreRefund : ITenantOwned
         public void Configure(EntityTypeBuilder<StoreRefund> b)
         {
             b.HasKey(x => x.Id);
-            b.HasIndex(x => x.MerchantId);
             b.Property(x => x.ExternalId).HasMaxLength(64);
             b.Property(x => x.LineRef).HasMaxLength(64);
             b.HasIndex(x => new { x.OrderId, x.ExternalId, x.LineRef }).IsUnique();

@@ -24,6 +24,14 @@ public sealed class PolicyBook
     public ReturnPolicy Parse(Guid versionId, string json) =>
         _parsed.GetOrAdd(versionId, _ => JsonSerializer.Deserialize<ReturnPolicy>(json, StrictJson)!);
 
+    /// <summary>A version by id: from the cache, or read once.</summary>
+    public async Task<ReturnPolicy> GetAsync(RetourDb db, Guid versionId, CancellationToken ct)
+    {
+        if (_parsed.TryGetValue(versionId, out var cached)) return cached;
+        var json = await db.PolicyVersions.AsNoTracking().Where(p => p.Id == versionId).Select(p => p.DocumentJson).SingleAsync(ct);
+        return Parse(versionId, json);
+    }
+
     /// <summary>
     /// The newest version that applies to orders placed at <paramref name="placedAt"/>. A version applies from its
     /// EffectiveFrom; "all orders" versions start at the Unix epoch, so they cover every earlier order too.

@@ -22,7 +22,7 @@ public sealed class PolicyVersion : ITenantOwned
         public void Configure(EntityTypeBuilder<PolicyVersion> b)
         {
             b.HasKey(x => x.Id);
-            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId);
+            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId).OnDelete(DeleteBehavior.Restrict);
             b.HasIndex(x => new { x.MerchantId, x.Version }).IsUnique();
             b.HasIndex(x => new { x.MerchantId, x.EffectiveFrom });
             b.Property(x => x.CreatedBy).HasMaxLength(200);

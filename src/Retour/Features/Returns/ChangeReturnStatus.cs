@@ -40,7 +40,7 @@ public static class ChangeReturnStatus
         var ret = await ReadReturns.FindAsync(db.Returns, idOrRma, ct);
         if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
         var now = clock.GetUtcNow();
-        var refusal = ReturnTransitions.Move(db, ret, target, Actor.From(http.User), reason, now);
+        var refusal = await ReturnTransitions.MoveAsync(db, ret, target, Actor.From(http.User), reason, now, ct);
         if (refusal is not null)
         {
             await db.SaveChangesAsync(ct); // the refused attempt stays in the audit trail

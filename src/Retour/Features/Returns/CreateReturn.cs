@@ -1,10 +1,11 @@
 using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core;
 using Retour.Core.Policies;
 using Retour.Core.Returns;
-using Retour.Features.Orders;
 using Retour.Features.Policies;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
@@ -23,8 +24,10 @@ public sealed record CreateReturnRequest(
 
 /// <summary>
 /// POST /api/v1/returns. Validates against the order and its policy, prices the refund, decides (approve or review),
-/// and stores the return, its audit trail and its events in one transaction. Returnable quantities hold under
-/// concurrency because the order's version is checked on commit (see <see cref="Order.Version"/>).
+/// and stores the return, its audit trail, its events and the idempotent response in one atomic write. Returnable
+/// quantities hold under concurrency because the write only succeeds on the order version the request was judged on.
+/// It is the API's busiest write, so it makes exactly two round trips: one read (<see cref="ReturnableOrder.LoadAsync"/>,
+/// which also finds a stored Idempotency-Key) and one write (<see cref="ReturnWriter"/>).
 /// </summary>
 public static class CreateReturn
 {
@@ -32,10 +35,15 @@ public static class CreateReturn
 
     public static void Map(RouteGroupBuilder api) =>
         api.MapPost("/returns", Handle).RequireScope(Scopes.ReturnsWrite).WithName("CreateReturn").WithTags("Returns")
+            .WithMetadata(new IdempotencyCheckedByEndpoint())
+            .Produces<ReturnDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .WithSummary("Create a return")
             .WithDescription("Answers 201 with the RMA, status, refund estimate and the decision with its explanation.");
 
-    public static async Task<Results<Created<ReturnDto>, ProblemHttpResult>> Handle(
+    public static async Task<IResult> Handle(
         CreateReturnRequest request, HttpContext http, RetourDb db, PolicyBook policies, MerchantDirectory merchants,
         IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
@@ -44,69 +52,88 @@ public static class CreateReturn
         var exceptions = request.AllowExceptions == true;
         if (exceptions && !http.User.HasClaim(RetourClaims.Scope, Scopes.ReturnsOverride))
             return Problems.Result(403, "forbidden", "Missing scope", $"allow_exceptions needs the '{Scopes.ReturnsOverride}' scope.");
-        var subReasonError = request.Lines?.Select((l, i) => (l, i)).FirstOrDefault(x => x.l?.SubReason is { Length: > 64 });
-        if (subReasonError is { l: not null } bad)
-            return Problems.Validation($"lines[{bad.i}].sub_reason", "At most 64 characters.");
+        var outcome = await CreateAsync(db, policies, merchants, request, exceptions, http.Request.Headers.AcceptLanguage,
+            Actor.From(http.User), idem, clock, ct);
+        return outcome switch
+        {
+            Outcome.Created c => new JsonBytesResult(StatusCodes.Status201Created, c.Body, $"/api/v1/returns/{c.Return.Id}"),
+            Outcome.Replay r => new ReplayResult(r.Stored.RequestHash, r.Stored.StatusCode, r.Stored.Body, r.Stored.Location, idem.RequestHash!),
+            Outcome.Invalid i => Problems.Validation(i.Errors),
+            Outcome.OrderMissing => Problems.NotFound($"There is no order '{request.OrderNumber}'."),
+            _ => Problems.Result(409, "concurrent_update", "The order is busy",
+                "Other returns for this order were being created at the same moment. Retry the request."),
+        };
+    }
 
-        var actor = Actor.From(http.User);
+    public abstract record Outcome
+    {
+        public sealed record Created(Return Return, byte[] Body) : Outcome;
+        public sealed record Replay(StoredResponse Stored) : Outcome;
+        public sealed record Invalid(IReadOnlyList<FieldError> Errors) : Outcome;
+        public sealed record OrderMissing : Outcome;
+        public sealed record Busy : Outcome;
+    }
+
+    /// <summary>The use case without HTTP: the API and the demo seeder both create returns through it.</summary>
+    public static async Task<Outcome> CreateAsync(
+        RetourDb db, PolicyBook policies, MerchantDirectory merchants, CreateReturnRequest request, bool exceptions,
+        string? acceptLanguage, Actor actor, IdempotencyScope? idem, TimeProvider clock, CancellationToken ct)
+    {
+        var subReason = request.Lines?.Select((l, i) => (l, i)).FirstOrDefault(x => x.l?.SubReason is { Length: > 64 });
+        if (subReason is { l: not null } bad) return new Outcome.Invalid([new FieldError($"lines[{bad.i}].sub_reason", "At most 64 characters.")]);
+
         for (var attempt = 1; attempt <= Attempts; attempt++)
         {
             var now = clock.GetUtcNow();
-            var prepared = await PrepareAsync(db, policies, merchants, request, exceptions, http.Request.Headers.AcceptLanguage, actor, now, ct);
-            if (prepared.OrderMissing) return Problems.NotFound($"There is no order '{request.OrderNumber}'.");
-            if (prepared.Return is not { } ret) return Problems.Validation(prepared.Errors);
+            var (state, stored) = await ReturnableOrder.LoadAsync(db, policies, merchants, request.OrderNumber!.Trim(), idem?.Key, ct);
+            if (stored is not null) return new Outcome.Replay(stored);
+            if (state is null) return new Outcome.OrderMissing();
+
+            var lines = request.Lines?.Select(l => new RequestedLine(l?.OrderLineId, l?.Quantity ?? 0, l?.Reason, l?.Comment)).ToList();
+            var (quote, errors) = ReturnRequest.Evaluate(state.Judge(now), lines, request.Resolution, request.Method,
+                exceptions, state.Policy.Policy, state.Facts, state.Order.ShippingTotal, state.History);
+            if (quote is null) return new Outcome.Invalid(errors);
+
+            var locale = Texts.Choose(request.Locale, acceptLanguage, state.Order.CustomerLocale, state.Merchant.DefaultLocale);
+            var ret = Build(db.Tenant.MerchantId, state, quote, request, locale, actor, now);
+            var (createdAudit, requested) = ReturnTransitions.Created(ret, actor, request, now);
+            var next = quote.Decision.Outcome == DecisionOutcome.Approved ? ReturnStatus.Approved : ReturnStatus.PendingReview;
+            var (decidedAudit, decided, _) = ReturnTransitions.Plan(ret, next, Actor.System, quote.Decision.Explanation, now);
+
+            var body = JsonSerializer.SerializeToUtf8Bytes(ReturnDto.From(ret, quote.Estimate, quote.Decision, [createdAudit, decidedAudit]), Json.Options);
+            var response = idem is { Active: true }
+                ? new IdempotencyRecord
+                {
+                    MerchantId = ret.MerchantId, Key = idem.Key!, RequestHash = idem.RequestHash!, StatusCode = StatusCodes.Status201Created,
+                    ResponseBody = Encoding.UTF8.GetString(body), Location = $"/api/v1/returns/{ret.Id}", CreatedAt = now,
+                }
+                : null;
             try
             {
-                var timeline = db.ChangeTracker.Entries<AuditEvent>().Select(e => e.Entity).Where(e => e.EntityId == ret.Id).OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToList();
-                return await db.CommitAsync(idem, TypedResults.Created($"/api/v1/returns/{ret.Id}", ReturnDto.From(ret, timeline)), now, ct);
+                var written = await ReturnWriter.StoreAsync(db,
+                    new NewReturn(ret, state.Order.Id, state.Order.Version, state.Order.ReturnCount,
+                        state.Order.Lines.ToDictionary(l => l.Id, l => l.ReturnedQuantity),
+                        [createdAudit, decidedAudit], [requested, decided!], response), ct);
+                // OrderChanged: another return (or a store refund) changed this order's quantities first — judge again.
+                if (written == WriteOutcome.Stored) return new Outcome.Created(ret, body);
             }
-            catch (DbUpdateConcurrencyException)
+            catch (DbUpdateException e) when (response is not null && DbErrors.IsUniqueViolation(e, "idempotency_records"))
             {
-                // Another return (or a store refund) changed this order's quantities first: judge again with fresh numbers.
-                db.ChangeTracker.Clear();
+                throw new IdempotencyConflictException();
             }
             catch (DbUpdateException e) when (DbErrors.IsUniqueViolation(e, "returns"))
             {
-                db.ChangeTracker.Clear(); // an RMA collided (one in a trillion): draw another
+                // An RMA collided (about one in a trillion): draw another.
             }
         }
-        return Problems.Result(409, "concurrent_update", "The order is busy",
-            "Other returns for this order were being created at the same moment. Retry the request.");
+        return new Outcome.Busy();
     }
 
-    public sealed record Prepared(Return? Return, IReadOnlyList<FieldError> Errors, bool OrderMissing);
-
-    /// <summary>
-    /// Judges the request and, when it is valid, adds the return, its audit events and its outbox messages to
-    /// <paramref name="db"/> and bumps the order's version. The caller commits (and retries on a version conflict).
-    /// </summary>
-    public static async Task<Prepared> PrepareAsync(
-        RetourDb db, PolicyBook policies, MerchantDirectory merchants, CreateReturnRequest request, bool exceptions,
-        string? acceptLanguage, Actor actor, DateTimeOffset now, CancellationToken ct)
-    {
-        var state = await ReturnableOrder.LoadAsync(db, policies, merchants, request.OrderNumber!.Trim(), track: true, ct);
-        if (state is null) return new Prepared(null, [], OrderMissing: true);
-        var history = await CustomerHistoryAsync(db, state.Order, state.Policy.Policy.AutoApproval.HistoryOrders, ct);
-
-        var lines = request.Lines?.Select(l => new RequestedLine(l?.OrderLineId, l?.Quantity ?? 0, l?.Reason, l?.Comment)).ToList();
-        var (quote, errors) = ReturnRequest.Evaluate(state.Judge(now), lines, request.Resolution, request.Method,
-            exceptions, state.Policy.Policy, state.Facts, state.Order.ShippingTotal, history);
-        if (quote is null) return new Prepared(null, errors, false);
-
-        var locale = Texts.Choose(request.Locale, acceptLanguage, state.Order.CustomerLocale, state.Merchant.DefaultLocale);
-        var ret = Build(state, quote, request, locale, actor, now);
-        db.Returns.Add(ret);
-        ReturnTransitions.Created(db, ret, actor, request, now);
-        var next = quote.Decision.Outcome == DecisionOutcome.Approved ? ReturnStatus.Approved : ReturnStatus.PendingReview;
-        ReturnTransitions.Move(db, ret, next, Actor.System, quote.Decision.Explanation, now);
-        state.Order.Version++;
-        return new Prepared(ret, [], false);
-    }
-
-    private static Return Build(ReturnableOrder state, ReturnQuote quote, CreateReturnRequest request, string locale, Actor actor, DateTimeOffset now)
+    private static Return Build(Guid merchantId, ReturnableOrder state, ReturnQuote quote, CreateReturnRequest request, string locale, Actor actor, DateTimeOffset now)
     {
         var ret = new Return
         {
+            MerchantId = merchantId,
             Rma = Rma.New(),
             OrderId = state.Order.Id,
             OrderNumber = state.Order.Number,
@@ -133,6 +160,7 @@ public static class CreateReturn
             var orderLine = byRef[q.Verdict.Line.LineId];
             ret.Lines.Add(new ReturnLine
             {
+                MerchantId = merchantId,
                 ReturnId = ret.Id,
                 OrderLineId = orderLine.Id,
                 OrderLineRef = orderLine.LineRef,
@@ -146,18 +174,5 @@ public static class CreateReturn
             });
         }
         return ret;
-    }
-
-    /// <summary>The shopper's most recent earlier orders (by email) and how many of them had a return.</summary>
-    public static async Task<CustomerHistory> CustomerHistoryAsync(RetourDb db, Order order, int lookback, CancellationToken ct)
-    {
-        if (order.CustomerEmail is null) return new CustomerHistory(0, 0);
-        var hadReturns = await db.Orders.AsNoTracking()
-            .Where(o => o.CustomerEmail == order.CustomerEmail && o.Id != order.Id)
-            .OrderByDescending(o => o.PlacedAt)
-            .Take(lookback)
-            .Select(o => db.Returns.Any(r => r.OrderId == o.Id))
-            .ToListAsync(ct);
-        return new CustomerHistory(hadReturns.Count, hadReturns.Count(x => x));
     }
 }

@@ -32,7 +32,7 @@ public static class GetReturnability
         string number, HttpRequest request, RetourDb db, PolicyBook policies, MerchantDirectory merchants, Texts texts,
         TimeProvider clock, CancellationToken ct, string? lang = null)
     {
-        var state = await ReturnableOrder.LoadAsync(db, policies, merchants, number, track: false, ct);
+        var (state, _) = await ReturnableOrder.LoadAsync(db, policies, merchants, number, null, ct);
         if (state is null) return Problems.NotFound($"There is no order '{number}'.");
         var locale = Texts.Choose(lang, request.Headers.AcceptLanguage, state.Order.CustomerLocale, state.Merchant.DefaultLocale);
         var verdicts = state.Judge(clock.GetUtcNow());

@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Retour.Core.Policies;
@@ -48,6 +49,22 @@ public sealed class Return : ITenantOwned
 
     public void Touch(DateTimeOffset now) => UpdatedAt = now;
 
+    /// <summary>
+    /// "Still counts against the order's quantities": status is none of <see cref="Lifecycle.ReleasingStates"/>.
+    /// Built from that list with the states as constants, so the database plans it like a hand-written filter.
+    /// </summary>
+    public static readonly Expression<Func<Return, bool>> HoldsQuantity = BuildHoldsQuantity();
+
+    private static Expression<Func<Return, bool>> BuildHoldsQuantity()
+    {
+        var r = Expression.Parameter(typeof(Return), "r");
+        var status = Expression.Property(r, nameof(Status));
+        var body = Lifecycle.ReleasingStates
+            .Select(s => (Expression)Expression.NotEqual(status, Expression.Constant(s)))
+            .Aggregate(Expression.AndAlso);
+        return Expression.Lambda<Func<Return, bool>>(body, r);
+    }
+
     internal sealed class Config : IEntityTypeConfiguration<Return>
     {
         public void Configure(EntityTypeBuilder<Return> b)
@@ -55,8 +72,9 @@ public sealed class Return : ITenantOwned
             b.HasKey(x => x.Id);
             b.Property(x => x.Rma).HasMaxLength(16);
             b.HasIndex(x => x.Rma).IsUnique();
-            b.HasOne<Order>().WithMany().HasForeignKey(x => x.OrderId);
-            b.HasOne<PolicyVersion>().WithMany().HasForeignKey(x => x.PolicyVersionId);
+            // Returns and their audit trail outlive anything they point at: deleting an order or a policy version with returns fails.
+            b.HasOne<Order>().WithMany().HasForeignKey(x => x.OrderId).OnDelete(DeleteBehavior.Restrict);
+            b.HasOne<PolicyVersion>().WithMany().HasForeignKey(x => x.PolicyVersionId).OnDelete(DeleteBehavior.Restrict);
             b.HasIndex(x => x.OrderId);
             b.Property(x => x.OrderNumber).HasMaxLength(64);
             b.Property(x => x.CustomerEmail).HasMaxLength(320);
@@ -97,8 +115,7 @@ public sealed class ReturnLine : ITenantOwned
         public void Configure(EntityTypeBuilder<ReturnLine> b)
         {
             b.HasKey(x => x.Id);
-            b.HasIndex(x => x.MerchantId);
-            b.HasOne<OrderLine>().WithMany().HasForeignKey(x => x.OrderLineId);
+            b.HasOne<OrderLine>().WithMany().HasForeignKey(x => x.OrderLineId).OnDelete(DeleteBehavior.Restrict);
             b.HasIndex(x => x.OrderLineId);
             b.Property(x => x.OrderLineRef).HasMaxLength(64);
             b.Property(x => x.Sku).HasMaxLength(100);

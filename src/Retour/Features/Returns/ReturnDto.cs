@@ -33,10 +33,11 @@ public sealed record ReturnDto(
     DecisionDto Decision, IReadOnlyList<string> Flags, int PolicyVersion, IReadOnlyList<ReturnStatus> NextStatuses,
     string? Locale, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineEventDto>? Timeline)
 {
-    public static ReturnDto From(Return r, IEnumerable<AuditEvent>? timeline = null)
+    public static ReturnDto From(Return r, IEnumerable<AuditEvent>? timeline = null) =>
+        From(r, Json.Deserialize<RefundBreakdown>(r.EstimateJson)!, Json.Deserialize<Decision>(r.DecisionJson)!, timeline);
+
+    public static ReturnDto From(Return r, RefundBreakdown estimate, Decision decision, IEnumerable<AuditEvent>? timeline)
     {
-        var estimate = Json.Deserialize<RefundBreakdown>(r.EstimateJson)!;
-        var decision = Json.Deserialize<Decision>(r.DecisionJson)!;
         return new ReturnDto(
             r.Id, r.Rma, r.OrderNumber, r.Status, r.Resolution, r.Method, r.CustomerEmail, r.Currency,
             [.. r.Lines.Select(l => new ReturnLineDto(l.Id, l.OrderLineRef, l.Sku, l.Title, l.Category, l.Quantity, l.Reason, l.Comment))],

@@ -41,7 +41,7 @@ public sealed class ApiKey : ITenantOwned
             b.HasIndex(x => x.Hash).IsUnique();
             b.Property(x => x.Scopes).HasMaxLength(1000);
             b.HasIndex(x => x.MerchantId);
-            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId);
+            b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId).OnDelete(DeleteBehavior.Restrict);
         }
     }
 }

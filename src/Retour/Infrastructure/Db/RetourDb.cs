@@ -103,17 +103,13 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     /// <summary>Queues an event in this unit of work; it commits, or not, with the change.</summary>
     public OutboxMessage Publish(string type, object payload, DateTimeOffset now, Guid? merchantId = null)
     {
-        var message = new OutboxMessage
-        {
-            MerchantId = merchantId ?? tenant.MerchantId,
-            Type = type,
-            Payload = Json.Serialize(payload),
-            CreatedAt = now,
-            AvailableAt = now,
-        };
+        var message = OutboxMessage.Create(merchantId ?? tenant.MerchantId, type, payload, now);
         OutboxMessages.Add(message);
         return message;
     }
+
+    /// <summary>For writes that bypass SaveChanges (hand-written SQL): wake the relay after they commit.</summary>
+    public void NotifyOutbox() => signal.Notify();
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {

@@ -17,6 +17,9 @@ public sealed class IdempotencyScope
     public void Begin(string key, string hash) => (Key, RequestHash) = (key, hash);
 }
 
+/// <summary>Endpoint metadata: the endpoint looks the Idempotency-Key up itself, in the same round trip as its own reads.</summary>
+public sealed class IdempotencyCheckedByEndpoint;
+
 public sealed class IdempotencyConflictException() : Exception("Another request with the same Idempotency-Key committed first.");
 
 /// <summary>
@@ -45,9 +48,11 @@ public sealed class IdempotencyMiddleware(RequestDelegate next)
         }
 
         var hash = await HashRequestAsync(ctx);
-        if (await FindAsync(db, key, ctx.RequestAborted) is { } first)
+        // Hot endpoints look the key up in their own first round trip (see ReturnableOrder.LoadAsync).
+        var checkedByEndpoint = ctx.GetEndpoint()?.Metadata.GetMetadata<IdempotencyCheckedByEndpoint>() is not null;
+        if (!checkedByEndpoint && await FindAsync(db, key, ctx.RequestAborted) is { } first)
         {
-            await ReplayOrRefuseAsync(ctx, first, hash);
+            await ReplayOrRefuseAsync(ctx, first.RequestHash, first.StatusCode, first.ResponseBody, first.Location, hash);
             return;
         }
         scope.Begin(key, hash);
@@ -60,7 +65,7 @@ public sealed class IdempotencyMiddleware(RequestDelegate next)
             db.ChangeTracker.Clear();
             var winner = await FindAsync(db, key, ctx.RequestAborted)
                 ?? throw new InvalidOperationException("The request that won the Idempotency-Key race left no record.");
-            await ReplayOrRefuseAsync(ctx, winner, hash);
+            await ReplayOrRefuseAsync(ctx, winner.RequestHash, winner.StatusCode, winner.ResponseBody, winner.Location, hash);
         }
     }
 
@@ -79,19 +84,19 @@ public sealed class IdempotencyMiddleware(RequestDelegate next)
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    private static async Task ReplayOrRefuseAsync(HttpContext ctx, IdempotencyRecord first, string hash)
+    public static async Task ReplayOrRefuseAsync(HttpContext ctx, string firstHash, int status, string body, string? location, string hash)
     {
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(first.RequestHash), Encoding.ASCII.GetBytes(hash)))
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(firstHash), Encoding.ASCII.GetBytes(hash)))
         {
             await Problems.Write(ctx, 422, "idempotency_key_reused", "Idempotency-Key reused with a different request",
                 "This Idempotency-Key was first used with a different request. Use a new key for a new request.");
             return;
         }
-        ctx.Response.StatusCode = first.StatusCode;
-        ctx.Response.ContentType = first.StatusCode >= 400 ? Problems.ContentType : "application/json; charset=utf-8";
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = status >= 400 ? Problems.ContentType : "application/json; charset=utf-8";
         ctx.Response.Headers["Idempotent-Replayed"] = "true";
-        if (first.Location is not null) ctx.Response.Headers.Location = first.Location;
-        await ctx.Response.WriteAsync(first.ResponseBody, ctx.RequestAborted);
+        if (location is not null) ctx.Response.Headers.Location = location;
+        await ctx.Response.WriteAsync(body, ctx.RequestAborted);
     }
 }
 

@@ -23,7 +23,7 @@ public sealed class IdempotencyRecord : ITenantOwned
             b.Property(x => x.Key).HasMaxLength(255);
             b.Property(x => x.RequestHash).HasMaxLength(64);
             b.Property(x => x.Location).HasMaxLength(500);
-            b.HasIndex(x => x.CreatedAt);
+            // No index on created_at: the hourly clean-up may scan; every insert would pay for the index instead.
         }
     }
 }

@@ -21,6 +21,15 @@ public sealed class OutboxMessage
     public DateTimeOffset? DeadAt { get; set; }
     public string? LastError { get; set; }
 
+    public static OutboxMessage Create(Guid merchantId, string type, object payload, DateTimeOffset now) => new()
+    {
+        MerchantId = merchantId,
+        Type = type,
+        Payload = Http.Json.Serialize(payload),
+        CreatedAt = now,
+        AvailableAt = now,
+    };
+
     internal sealed class Config : IEntityTypeConfiguration<OutboxMessage>
     {
         public void Configure(EntityTypeBuilder<OutboxMessage> b)
@@ -30,7 +39,6 @@ public sealed class OutboxMessage
             b.Property(x => x.LastError).HasMaxLength(2000);
             // Only undelivered messages are ever scanned, so the index holds only them.
             b.HasIndex(x => x.AvailableAt).HasFilter("processed_at IS NULL AND dead_at IS NULL").HasDatabaseName("IX_outbox_messages_pending");
-            b.HasIndex(x => new { x.MerchantId, x.CreatedAt });
         }
     }
 }

@@ -8,7 +8,8 @@ public interface IOutboxHandler
 {
     /// <summary>Stable name: it keys the inbox row that makes a redelivered message skip this handler.</summary>
     string Name { get; }
-    bool Handles(string type);
+    /// <summary>The event types it consumes, such as "return.approved".</summary>
+    IReadOnlyCollection<string> Types { get; }
     /// <summary>Runs in a scope whose tenant is the message's merchant. Changes made through <paramref name="db"/> commit with the inbox row.</summary>
     Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct);
 }
@@ -23,10 +24,23 @@ public sealed class OutboxRelay(
     TimeProvider clock, ILogger<OutboxRelay> log)
 {
     public const int BatchSize = 200;
+    public const int SkipBatchSize = 2000;
+    /// <summary>After a wake-up, wait this long so that commits arriving together are claimed together.</summary>
+    private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(25);
     public const int MaxAttempts = 12;
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
     private readonly IOutboxHandler[] _handlers = [.. handlers];
+    private readonly string _typeFilter = TypeList([.. handlers.SelectMany(h => h.Types).Distinct()]);
+
+    /// <summary>"'a', 'b'" for SQL IN lists; event types are code constants, checked here so they can be inlined.</summary>
+    private static string TypeList(IReadOnlyList<string> types)
+    {
+        foreach (var t in types)
+            if (t.Length == 0 || !t.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_'))
+                throw new InvalidOperationException($"Outbox event type '{t}' must be lower-case letters, digits, '.' and '_'.");
+        return string.Join(", ", types.Select(t => $"'{t}'"));
+    }
 
     public async Task RunAsync(CancellationToken stop)
     {
@@ -34,7 +48,8 @@ public sealed class OutboxRelay(
         {
             try
             {
-                if (await DeliverBatchAsync(stop) < BatchSize) await signal.WaitAsync(IdlePoll, stop);
+                if (await DeliverBatchAsync(stop) >= BatchSize) continue;
+                if (await signal.WaitAsync(IdlePoll, stop)) await Task.Delay(Coalesce, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             catch (Exception e)
@@ -50,22 +65,19 @@ public sealed class OutboxRelay(
     {
         var now = clock.GetUtcNow();
         List<OutboxMessage> batch;
+        int skipped;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
-            batch = await ClaimAsync(db, now, ct);
+            skipped = await SkipUnhandledAsync(db, now, ct);
+            batch = _typeFilter.Length == 0 ? [] : await ClaimAsync(db, now, ct);
         }
-        if (batch.Count == 0) return 0;
+        if (batch.Count == 0) return skipped;
 
         var done = new List<Guid>(batch.Count);
         foreach (var message in batch)
         {
-            var relevant = _handlers.Where(h => h.Handles(message.Type)).ToList();
-            if (relevant.Count == 0)
-            {
-                done.Add(message.Id);
-                continue;
-            }
+            var relevant = _handlers.Where(h => h.Types.Contains(message.Type)).ToList();
             try
             {
                 foreach (var handler in relevant) await RunHandlerAsync(handler, message, ct);
@@ -84,7 +96,21 @@ public sealed class OutboxRelay(
             await db.OutboxMessages.Where(m => done.Contains(m.Id))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.ProcessedAt, at).SetProperty(m => m.LastError, (string?)null), ct);
         }
-        return batch.Count;
+        return batch.Count + skipped;
+    }
+
+    /// <summary>Events no handler in this process consumes are delivered to nobody: one statement marks a whole batch.</summary>
+    private async Task<int> SkipUnhandledAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var notHandled = _typeFilter.Length == 0 ? "" : $"AND type NOT IN ({_typeFilter})";
+        var sql = $$"""
+            UPDATE outbox_messages SET processed_at = {0}, attempts = attempts + 1
+            WHERE id IN (SELECT id FROM outbox_messages
+                         WHERE processed_at IS NULL AND dead_at IS NULL AND available_at <= {0} {{notHandled}}
+                         ORDER BY available_at, id LIMIT {{SkipBatchSize}} {{lockClause}})
+            """;
+        return await db.Database.ExecuteSqlRawAsync(sql, [db.IsPostgres ? now : ToMicros(now)], ct);
     }
 
     private async Task<List<OutboxMessage>> ClaimAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
@@ -95,7 +121,7 @@ public sealed class OutboxRelay(
         var sql = $$"""
             UPDATE outbox_messages SET available_at = {0}, attempts = attempts + 1
             WHERE id IN (SELECT id FROM outbox_messages
-                         WHERE processed_at IS NULL AND dead_at IS NULL AND available_at <= {1}
+                         WHERE processed_at IS NULL AND dead_at IS NULL AND available_at <= {1} AND type IN ({{_typeFilter}})
                          ORDER BY available_at, id LIMIT {{BatchSize}} {{lockClause}})
             RETURNING *
             """;

@@ -90,7 +90,7 @@ CREATE TABLE api_keys (
     created_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone,
     CONSTRAINT "PK_api_keys" PRIMARY KEY (id),
-    CONSTRAINT "FK_api_keys_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE CASCADE
+    CONSTRAINT "FK_api_keys_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE RESTRICT
 );
 
 
@@ -106,7 +106,7 @@ CREATE TABLE carriers (
     active boolean NOT NULL,
     created_at timestamp with time zone NOT NULL,
     CONSTRAINT "PK_carriers" PRIMARY KEY (id),
-    CONSTRAINT "FK_carriers_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE CASCADE
+    CONSTRAINT "FK_carriers_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE RESTRICT
 );
 
 
@@ -137,10 +137,11 @@ CREATE TABLE orders (
     payment_reference character varying(100),
     external_updated_at timestamp with time zone,
     version integer NOT NULL,
+    return_count integer NOT NULL,
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
     CONSTRAINT "PK_orders" PRIMARY KEY (id),
-    CONSTRAINT "FK_orders_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE CASCADE
+    CONSTRAINT "FK_orders_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE RESTRICT
 );
 
 
@@ -153,7 +154,7 @@ CREATE TABLE policy_versions (
     created_at timestamp with time zone NOT NULL,
     created_by character varying(200) NOT NULL,
     CONSTRAINT "PK_policy_versions" PRIMARY KEY (id),
-    CONSTRAINT "FK_policy_versions_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE CASCADE
+    CONSTRAINT "FK_policy_versions_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE RESTRICT
 );
 
 
@@ -172,7 +173,7 @@ CREATE TABLE products (
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
     CONSTRAINT "PK_products" PRIMARY KEY (id),
-    CONSTRAINT "FK_products_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE CASCADE
+    CONSTRAINT "FK_products_merchants_merchant_id" FOREIGN KEY (merchant_id) REFERENCES merchants (id) ON DELETE RESTRICT
 );
 
 
@@ -193,6 +194,7 @@ CREATE TABLE order_lines (
     discount numeric(18,4) NOT NULL,
     final_sale boolean NOT NULL,
     refunded_quantity integer NOT NULL,
+    returned_quantity integer NOT NULL,
     CONSTRAINT "PK_order_lines" PRIMARY KEY (id),
     CONSTRAINT "FK_order_lines_orders_order_id" FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE
 );
@@ -235,8 +237,8 @@ CREATE TABLE returns (
     updated_at timestamp with time zone NOT NULL,
     status_changed_at timestamp with time zone NOT NULL,
     CONSTRAINT "PK_returns" PRIMARY KEY (id),
-    CONSTRAINT "FK_returns_orders_order_id" FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE,
-    CONSTRAINT "FK_returns_policy_versions_policy_version_id" FOREIGN KEY (policy_version_id) REFERENCES policy_versions (id) ON DELETE CASCADE
+    CONSTRAINT "FK_returns_orders_order_id" FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE RESTRICT,
+    CONSTRAINT "FK_returns_policy_versions_policy_version_id" FOREIGN KEY (policy_version_id) REFERENCES policy_versions (id) ON DELETE RESTRICT
 );
 
 
@@ -254,7 +256,7 @@ CREATE TABLE return_lines (
     sub_reason character varying(64),
     comment character varying(2000),
     CONSTRAINT "PK_return_lines" PRIMARY KEY (id),
-    CONSTRAINT "FK_return_lines_order_lines_order_line_id" FOREIGN KEY (order_line_id) REFERENCES order_lines (id) ON DELETE CASCADE,
+    CONSTRAINT "FK_return_lines_order_lines_order_line_id" FOREIGN KEY (order_line_id) REFERENCES order_lines (id) ON DELETE RESTRICT,
     CONSTRAINT "FK_return_lines_returns_return_id" FOREIGN KEY (return_id) REFERENCES returns (id) ON DELETE CASCADE
 );
 
@@ -271,16 +273,10 @@ CREATE INDEX "IX_audit_events_merchant_id_entity_id_occurred_at" ON audit_events
 CREATE UNIQUE INDEX "IX_carriers_merchant_id_code" ON carriers (merchant_id, code);
 
 
-CREATE INDEX "IX_idempotency_records_created_at" ON idempotency_records (created_at);
-
-
 CREATE UNIQUE INDEX "IX_merchants_shopify_domain" ON merchants (shopify_domain);
 
 
 CREATE UNIQUE INDEX "IX_merchants_slug" ON merchants (slug);
-
-
-CREATE INDEX "IX_order_lines_merchant_id" ON order_lines (merchant_id);
 
 
 CREATE UNIQUE INDEX "IX_order_lines_order_id_line_ref" ON order_lines (order_id, line_ref);
@@ -298,9 +294,6 @@ CREATE UNIQUE INDEX "IX_orders_merchant_id_number" ON orders (merchant_id, numbe
 CREATE INDEX "IX_orders_merchant_id_updated_at_id" ON orders (merchant_id, updated_at, id);
 
 
-CREATE INDEX "IX_outbox_messages_merchant_id_created_at" ON outbox_messages (merchant_id, created_at);
-
-
 CREATE INDEX "IX_outbox_messages_pending" ON outbox_messages (available_at) WHERE processed_at IS NULL AND dead_at IS NULL;
 
 
@@ -314,9 +307,6 @@ CREATE INDEX "IX_products_merchant_id_product_code" ON products (merchant_id, pr
 
 
 CREATE UNIQUE INDEX "IX_products_merchant_id_sku" ON products (merchant_id, sku);
-
-
-CREATE INDEX "IX_return_lines_merchant_id" ON return_lines (merchant_id);
 
 
 CREATE INDEX "IX_return_lines_order_line_id" ON return_lines (order_line_id);
@@ -338,9 +328,6 @@ CREATE INDEX "IX_returns_policy_version_id" ON returns (policy_version_id);
 
 
 CREATE UNIQUE INDEX "IX_returns_rma" ON returns (rma);
-
-
-CREATE INDEX "IX_store_refunds_merchant_id" ON store_refunds (merchant_id);
 
 
 CREATE UNIQUE INDEX "IX_store_refunds_order_id_external_id_line_ref" ON store_refunds (order_id, external_id, line_ref);

@@ -86,7 +86,7 @@ CREATE TABLE "api_keys" (
     "scopes" TEXT NOT NULL,
     "created_at" INTEGER NOT NULL,
     "revoked_at" INTEGER NULL,
-    CONSTRAINT "FK_api_keys_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE CASCADE
+    CONSTRAINT "FK_api_keys_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE RESTRICT
 );
 
 
@@ -101,7 +101,7 @@ CREATE TABLE "carriers" (
     "transit_days" INTEGER NOT NULL,
     "active" INTEGER NOT NULL,
     "created_at" INTEGER NOT NULL,
-    CONSTRAINT "FK_carriers_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE CASCADE
+    CONSTRAINT "FK_carriers_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE RESTRICT
 );
 
 
@@ -132,9 +132,10 @@ CREATE TABLE "orders" (
     "payment_reference" TEXT NULL,
     "external_updated_at" INTEGER NULL,
     "version" INTEGER NOT NULL,
+    "return_count" INTEGER NOT NULL,
     "created_at" INTEGER NOT NULL,
     "updated_at" INTEGER NOT NULL,
-    CONSTRAINT "FK_orders_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE CASCADE
+    CONSTRAINT "FK_orders_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE RESTRICT
 );
 
 
@@ -146,7 +147,7 @@ CREATE TABLE "policy_versions" (
     "effective_from" INTEGER NOT NULL,
     "created_at" INTEGER NOT NULL,
     "created_by" TEXT NOT NULL,
-    CONSTRAINT "FK_policy_versions_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE CASCADE
+    CONSTRAINT "FK_policy_versions_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE RESTRICT
 );
 
 
@@ -164,7 +165,7 @@ CREATE TABLE "products" (
     "supplier" TEXT NULL,
     "created_at" INTEGER NOT NULL,
     "updated_at" INTEGER NOT NULL,
-    CONSTRAINT "FK_products_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE CASCADE
+    CONSTRAINT "FK_products_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE RESTRICT
 );
 
 
@@ -185,6 +186,7 @@ CREATE TABLE "order_lines" (
     "discount" TEXT NOT NULL,
     "final_sale" INTEGER NOT NULL,
     "refunded_quantity" INTEGER NOT NULL,
+    "returned_quantity" INTEGER NOT NULL,
     CONSTRAINT "FK_order_lines_orders_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("id") ON DELETE CASCADE
 );
 
@@ -224,8 +226,8 @@ CREATE TABLE "returns" (
     "created_at" INTEGER NOT NULL,
     "updated_at" INTEGER NOT NULL,
     "status_changed_at" INTEGER NOT NULL,
-    CONSTRAINT "FK_returns_orders_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("id") ON DELETE CASCADE,
-    CONSTRAINT "FK_returns_policy_versions_policy_version_id" FOREIGN KEY ("policy_version_id") REFERENCES "policy_versions" ("id") ON DELETE CASCADE
+    CONSTRAINT "FK_returns_orders_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("id") ON DELETE RESTRICT,
+    CONSTRAINT "FK_returns_policy_versions_policy_version_id" FOREIGN KEY ("policy_version_id") REFERENCES "policy_versions" ("id") ON DELETE RESTRICT
 );
 
 
@@ -242,7 +244,7 @@ CREATE TABLE "return_lines" (
     "reason" TEXT NOT NULL,
     "sub_reason" TEXT NULL,
     "comment" TEXT NULL,
-    CONSTRAINT "FK_return_lines_order_lines_order_line_id" FOREIGN KEY ("order_line_id") REFERENCES "order_lines" ("id") ON DELETE CASCADE,
+    CONSTRAINT "FK_return_lines_order_lines_order_line_id" FOREIGN KEY ("order_line_id") REFERENCES "order_lines" ("id") ON DELETE RESTRICT,
     CONSTRAINT "FK_return_lines_returns_return_id" FOREIGN KEY ("return_id") REFERENCES "returns" ("id") ON DELETE CASCADE
 );
 
@@ -259,16 +261,10 @@ CREATE INDEX "IX_audit_events_merchant_id_entity_id_occurred_at" ON "audit_event
 CREATE UNIQUE INDEX "IX_carriers_merchant_id_code" ON "carriers" ("merchant_id", "code");
 
 
-CREATE INDEX "IX_idempotency_records_created_at" ON "idempotency_records" ("created_at");
-
-
 CREATE UNIQUE INDEX "IX_merchants_shopify_domain" ON "merchants" ("shopify_domain");
 
 
 CREATE UNIQUE INDEX "IX_merchants_slug" ON "merchants" ("slug");
-
-
-CREATE INDEX "IX_order_lines_merchant_id" ON "order_lines" ("merchant_id");
 
 
 CREATE UNIQUE INDEX "IX_order_lines_order_id_line_ref" ON "order_lines" ("order_id", "line_ref");
@@ -286,9 +282,6 @@ CREATE UNIQUE INDEX "IX_orders_merchant_id_number" ON "orders" ("merchant_id", "
 CREATE INDEX "IX_orders_merchant_id_updated_at_id" ON "orders" ("merchant_id", "updated_at", "id");
 
 
-CREATE INDEX "IX_outbox_messages_merchant_id_created_at" ON "outbox_messages" ("merchant_id", "created_at");
-
-
 CREATE INDEX "IX_outbox_messages_pending" ON "outbox_messages" ("available_at") WHERE processed_at IS NULL AND dead_at IS NULL;
 
 
@@ -302,9 +295,6 @@ CREATE INDEX "IX_products_merchant_id_product_code" ON "products" ("merchant_id"
 
 
 CREATE UNIQUE INDEX "IX_products_merchant_id_sku" ON "products" ("merchant_id", "sku");
-
-
-CREATE INDEX "IX_return_lines_merchant_id" ON "return_lines" ("merchant_id");
 
 
 CREATE INDEX "IX_return_lines_order_line_id" ON "return_lines" ("order_line_id");
@@ -326,9 +316,6 @@ CREATE INDEX "IX_returns_policy_version_id" ON "returns" ("policy_version_id");
 
 
 CREATE UNIQUE INDEX "IX_returns_rma" ON "returns" ("rma");
-
-
-CREATE INDEX "IX_store_refunds_merchant_id" ON "store_refunds" ("merchant_id");
 
 
 CREATE UNIQUE INDEX "IX_store_refunds_order_id_external_id_line_ref" ON "store_refunds" ("order_id", "external_id", "line_ref");

@@ -1,0 +1,67 @@
+namespace Retour.Bench;
+
+public sealed record BenchOptions
+{
+    public bool ServeLimit { get; init; }
+    public IReadOnlyList<string> Providers { get; init; } = ["sqlite"];
+    public string? PgAdmin { get; init; }
+    public int Concurrency { get; init; } = 32;
+    public int DurationSeconds { get; init; } = 20;
+    public int WarmupSeconds { get; init; } = 20;
+    public int Orders { get; init; } = 20_000;
+    public string RetourDll { get; init; } = "";
+    public string WorkDir { get; init; } = Path.Combine(Path.GetTempPath(), "retour-bench");
+    // For --serve-limit
+    public string Provider { get; init; } = "sqlite";
+    public string Db { get; init; } = "";
+    public string Urls { get; init; } = "";
+    /// <summary>Drive an already-running Retour (for profiling): its URL and an API key; orders B0…B{Orders-1} must exist.</summary>
+    public string? AttachUrl { get; init; }
+    public string? AttachKey { get; init; }
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions { RetourDll = DefaultRetourDll() };
+        string? providers = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--serve-limit": o = o with { ServeLimit = true }; break;
+                case "--provider": providers = Next(); break;
+                case "--pg": o = o with { PgAdmin = Next() }; break;
+                case "-c" or "--concurrency": o = o with { Concurrency = int.Parse(Next()) }; break;
+                case "-t" or "--duration": o = o with { DurationSeconds = int.Parse(Next()) }; break;
+                case "--warmup": o = o with { WarmupSeconds = int.Parse(Next()) }; break;
+                case "--orders": o = o with { Orders = int.Parse(Next()) }; break;
+                case "--retour": o = o with { RetourDll = Next() }; break;
+                case "--db": o = o with { Db = Next() }; break;
+                case "--urls": o = o with { Urls = Next() }; break;
+                case "--attach": o = o with { AttachUrl = Next() }; break;
+                case "--key": o = o with { AttachKey = Next() }; break;
+                case "-h" or "--help":
+                    Console.WriteLine("""
+                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [-c 32] [-t 20] [--warmup 5] [--orders 20000] [--retour path/to/retour.dll]
+                        Starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients for T seconds,
+                        then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
+                        """);
+                    Environment.Exit(0);
+                    break;
+                default: throw new ArgumentException($"Unknown option {args[i]}");
+            }
+        }
+        providers ??= o.PgAdmin is null ? "sqlite" : "both";
+        var list = providers == "both" ? new[] { "postgres", "sqlite" } : providers.Split(',');
+        if (list.Contains("postgres") && o.PgAdmin is null && !o.ServeLimit && o.AttachUrl is null)
+            throw new ArgumentException("--provider postgres needs --pg (an admin connection string); bench/run.sh starts a throwaway server for you.");
+        return o with { Providers = list, Provider = providers };
+    }
+
+    private static string DefaultRetourDll()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Retour.slnx"))) dir = dir.Parent;
+        return dir is null ? "retour.dll" : Path.Combine(dir.FullName, "src", "Retour", "bin", "Release", "net10.0", "retour.dll");
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace Retour.Bench;
+
+/// <summary>A server the bench starts (Retour or the limit server), logged to a file, stopped by its own PID.</summary>
+public sealed class ChildProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    public string LogFile { get; }
+
+    private ChildProcess(Process p, string logFile) => (_process, LogFile) = (p, logFile);
+
+    public static ChildProcess Start(string dll, IEnumerable<string> args, IDictionary<string, string> env, string logFile)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {dll}");
+        var log = new StreamWriter(logFile) { AutoFlush = true };
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return new ChildProcess(p, logFile);
+    }
+
+    public static async Task<(int Code, string Output)> RunToEnd(string dll, IEnumerable<string> args, IDictionary<string, string> env)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, output);
+    }
+
+    public async Task WaitHealthyAsync(HttpClient client, string url, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"The server exited early; see {LogFile}");
+            try { if ((await client.GetAsync(url)).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{url} did not become healthy; see {LogFile}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+
+namespace Retour.Bench;
+
+public sealed record LoadResult(string Name, int Concurrency, double Seconds, long Requests, long Errors, double P50, double P95, double P99,
+    IReadOnlyDictionary<int, long> Statuses)
+{
+    public double Rps => Requests / Seconds;
+}
+
+/// <summary>C closed-loop clients sending requests as fast as answers come back, for T seconds after a warm-up.</summary>
+public static class LoadRunner
+{
+    public static async Task<LoadResult> RunAsync(string name, HttpClient client, int concurrency, TimeSpan warmup, TimeSpan duration,
+        Func<long, HttpRequestMessage> request, Func<int, bool>? isSuccess = null)
+    {
+        isSuccess ??= s => s is >= 200 and < 300;
+        long sequence = 0;
+        var measuring = false;
+        var stop = false;
+        var latencies = new List<double>[concurrency];
+        var statuses = new Dictionary<int, long>[concurrency];
+        var errors = new long[concurrency];
+
+        async Task Worker(int w)
+        {
+            latencies[w] = new List<double>(100_000);
+            statuses[w] = [];
+            while (!Volatile.Read(ref stop))
+            {
+                var n = Interlocked.Increment(ref sequence);
+                var started = Stopwatch.GetTimestamp();
+                int status;
+                try
+                {
+                    using var req = request(n);
+                    using var res = await client.SendAsync(req, HttpCompletionOption.ResponseContentRead);
+                    status = (int)res.StatusCode;
+                }
+                catch (Exception) { status = 0; }
+                if (!Volatile.Read(ref measuring)) continue;
+                latencies[w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                statuses[w][status] = statuses[w].GetValueOrDefault(status) + 1;
+                if (!isSuccess(status)) errors[w]++;
+            }
+        }
+
+        var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(() => Worker(w))).ToArray();
+        await Task.Delay(warmup);
+        Volatile.Write(ref measuring, true);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(duration);
+        Volatile.Write(ref measuring, false);
+        var seconds = clock.Elapsed.TotalSeconds;
+        Volatile.Write(ref stop, true);
+        await Task.WhenAll(workers);
+
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        double P(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)Math.Ceiling(q * all.Length) - 1)];
+        var byStatus = statuses.SelectMany(s => s).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+        return new LoadResult(name, concurrency, seconds, all.Length, errors.Sum(), P(0.50), P(0.95), P(0.99), byStatus);
+    }
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace Retour.Bench;
+
+/// <summary>Runs the returns scenario against Retour and against the limit server on each provider, then prints the figures.</summary>
+public static class Orchestrator
+{
+    private const string Bench = "bench";
+
+    public static async Task<int> RunAsync(BenchOptions o)
+    {
+        if (!File.Exists(o.RetourDll))
+        {
+            Console.Error.WriteLine($"{o.RetourDll} not found: build first with `dotnet build -c Release` (bench/run.sh does).");
+            return 1;
+        }
+        Directory.CreateDirectory(o.WorkDir);
+        if (o.AttachUrl is not null)
+        {
+            using var attached = Client(o.Concurrency, o.AttachUrl, o.AttachKey);
+            Print(await ReturnsLoadAsync(o, attached));
+            return 0;
+        }
+        Console.WriteLine($"Retour bench · {Environment.ProcessorCount} cores · .NET {Environment.Version} · C={o.Concurrency} · T={o.DurationSeconds}s (+{o.WarmupSeconds}s warm-up) · {o.Orders} orders");
+        var rows = new List<(string Provider, LoadResult Retour, LoadResult Limit)>();
+        foreach (var provider in o.Providers)
+        {
+            var db = NewDatabase(o, provider);
+            Console.WriteLine($"\n[{provider}] database ready");
+            var retour = await RunRetourAsync(o, provider, db);
+            var limit = await RunLimitAsync(o, provider, db);
+            rows.Add((provider, retour, limit));
+            Print(retour);
+            Print(limit);
+        }
+
+        Console.WriteLine("\nResults");
+        Console.WriteLine($"{"provider",-9} {"scenario",-22} {"req/s",9} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"errors",7} {"of limit",9}");
+        foreach (var (provider, retour, limit) in rows)
+        {
+            Console.WriteLine(Line(provider, retour, retour.Rps / limit.Rps));
+            Console.WriteLine(Line(provider, limit, 1));
+        }
+        var pg = rows.FirstOrDefault(r => r.Provider == "postgres");
+        if (pg.Retour is not null)
+        {
+            var ratio = pg.Retour.Rps / pg.Limit.Rps;
+            var ok = ratio >= 0.40 && pg.Retour.P99 < 100 && pg.Retour.Errors == 0;
+            Console.WriteLine($"\nTarget on PostgreSQL (≥ 40% of the limit, p99 < 100 ms, 0 errors): {(ok ? "MET" : "NOT MET")} " +
+                              $"({ratio:P0} of limit, p99 {pg.Retour.P99:F1} ms, {pg.Retour.Errors} errors)");
+        }
+        await File.WriteAllTextAsync(Path.Combine(o.WorkDir, "last-results.json"), JsonSerializer.Serialize(rows.Select(r => new { r.Provider, r.Retour, r.Limit }), new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    private static string Line(string provider, LoadResult r, double ofLimit) =>
+        string.Create(CultureInfo.InvariantCulture, $"{provider,-9} {r.Name,-22} {r.Rps,9:F0} {r.P50,8:F1} {r.P95,8:F1} {r.P99,8:F1} {r.Errors,7} {ofLimit,9:P0}");
+
+    private static void Print(LoadResult r) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {r.Name}: {r.Requests} requests in {r.Seconds:F1}s = {r.Rps:F0}/s; p50 {r.P50:F1} ms, p95 {r.P95:F1} ms, p99 {r.P99:F1} ms; errors {r.Errors}; statuses {string.Join(", ", r.Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}"));
+
+    private static string NewDatabase(BenchOptions o, string provider)
+    {
+        var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        if (provider == "postgres")
+        {
+            var name = $"retour_bench_{stamp}";
+            using var conn = new NpgsqlConnection(o.PgAdmin);
+            conn.Open();
+            using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", conn);
+            cmd.ExecuteNonQuery();
+            return new NpgsqlConnectionStringBuilder(o.PgAdmin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+        }
+        return $"Data Source={Path.Combine(o.WorkDir, $"bench-{stamp}.db")}";
+    }
+
+    private static HttpClient Client(int concurrency, string baseUrl, string? key = null)
+    {
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseCookies = false };
+        var client = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private static Dictionary<string, string> RetourEnv(BenchOptions o, string provider, string db, string url) => new()
+    {
+        ["RETOUR_DB_PROVIDER"] = provider,
+        ["RETOUR_DB"] = db,
+        ["RETOUR_URLS"] = url,
+        ["RETOUR_DATA_DIR"] = o.WorkDir,
+        ["RETOUR_SEED_DEMO"] = "false",
+        ["RETOUR_RATE_LIMIT"] = "0", // one key drives thousands of requests a second here
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["ASPNETCORE_ENVIRONMENT"] = "Production",
+    };
+
+    private static async Task<LoadResult> RunRetourAsync(BenchOptions o, string provider, string db)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var env = RetourEnv(o, provider, db, url);
+        await using var server = ChildProcess.Start(o.RetourDll, [], env, Path.Combine(o.WorkDir, $"retour-{provider}.log"));
+        using var probe = Client(1, url);
+        await server.WaitHealthyAsync(probe, "/health", TimeSpan.FromSeconds(60));
+
+        var slug = $"{Bench}-{Guid.NewGuid():N}"[..20];
+        var (code, output) = await ChildProcess.RunToEnd(o.RetourDll, ["merchant", "create", "--slug", slug, "--name", "Bench shop"], env);
+        var key = output.Split('\n').FirstOrDefault(l => l.StartsWith("Admin API key", StringComparison.Ordinal))?.Split(": ")[1].Trim()
+                  ?? throw new InvalidOperationException($"merchant create failed ({code}): {output}");
+
+        using var client = Client(o.Concurrency, url, key);
+        await SeedOrdersAsync(client, o.Orders);
+
+        return await ReturnsLoadAsync(o, client);
+    }
+
+    private static Task<LoadResult> ReturnsLoadAsync(BenchOptions o, HttpClient client)
+    {
+        var orders = o.Orders;
+        return LoadRunner.RunAsync("POST /api/v1/returns", client, o.Concurrency, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.DurationSeconds), n =>
+        {
+            // Spread returns over the orders, so requests rarely race for the same order (as in real traffic).
+            var order = n % orders;
+            var line = (n / orders) % 2 == 0 ? "L1" : "L2";
+            var body = $$"""{"order_number":"B{{order}}","lines":[{"order_line_id":"{{line}}","quantity":1,"reason":"too_small","comment":"bench"}],"resolution":"refund","method":"drop_off"}""";
+            var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/returns") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            req.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+            return req;
+        });
+    }
+
+    private static async Task SeedOrdersAsync(HttpClient client, int count)
+    {
+        var placed = DateTimeOffset.UtcNow.AddDays(-5).ToString("O");
+        var delivered = DateTimeOffset.UtcNow.AddDays(-2).ToString("O");
+        var done = 0;
+        var started = DateTime.UtcNow;
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            var body = $$$"""
+                {"number":"B{{{i}}}","placed_at":"{{{placed}}}","delivered_at":"{{{delivered}}}","currency":"EUR",
+                 "customer":{"email":"shopper{{{i % 5000}}}@example.com","name":"Bench Shopper","locale":"de"},
+                 "shipping_address":{"name":"Bench Shopper","line1":"Hauptstr. 1","city":"Berlin","postal_code":"10115","country":"DE"},
+                 "lines":[{"id":"L1","sku":"TEE-{{{i % 40}}}","title":"Tee","category":"apparel","quantity":3,"unit_price":"19.99","tax":"11.39","final_sale":false,"variant":{"size":"M","color":"blue"}},
+                          {"id":"L2","sku":"MUG-{{{i % 13}}}","title":"Mug","category":"home","quantity":3,"unit_price":"12.00","tax":"6.84","final_sale":false}]}
+                """;
+            using var res = await client.PostAsync("/api/v1/orders", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+            if (res.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"Seeding failed: {(int)res.StatusCode} {await res.Content.ReadAsStringAsync(ct)}");
+            var n = Interlocked.Increment(ref done);
+            if (n % 5000 == 0 || n == count) Console.WriteLine($"  seeded {n}/{count} orders ({(DateTime.UtcNow - started).TotalSeconds:F0}s)");
+        });
+    }
+
+    private static async Task<LoadResult> RunLimitAsync(BenchOptions o, string provider, string db)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var self = typeof(Orchestrator).Assembly.Location;
+        await using var server = ChildProcess.Start(self, ["--serve-limit", "--provider", provider, "--db", db, "--urls", url],
+            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" }, Path.Combine(o.WorkDir, $"limit-{provider}.log"));
+        using var client = Client(o.Concurrency, url);
+        await server.WaitHealthyAsync(client, "/health", TimeSpan.FromSeconds(60));
+        return await LoadRunner.RunAsync("limit: 1 INSERT/request", client, o.Concurrency, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.DurationSeconds), n =>
+            new HttpRequestMessage(HttpMethod.Post, "/limit")
+            {
+                Content = new StringContent($$"""{"order_number":"B{{n}}","lines":[{"order_line_id":"L1","quantity":1,"reason":"too_small","comment":"bench"}],"resolution":"refund","method":"drop_off"}""",
+                    Encoding.UTF8, "application/json"),
+            });
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}
