@@ -111,10 +111,20 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     /// <summary>For writes that bypass SaveChanges (hand-written SQL): wake the relay after they commit.</summary>
     public void NotifyOutbox() => signal.Notify();
 
+    /// <summary>
+    /// SQLite has one writer at a time; when two collide, Microsoft.Data.Sqlite sleeps and retries, which turns into
+    /// long tail latencies. Embedded mode is one process, so its writers queue here instead.
+    /// </summary>
+    public static readonly SemaphoreSlim SqliteWriteGate = new(1, 1);
+
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         var publishes = CheckTenancy();
-        var n = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        var gated = !IsPostgres && Database.CurrentTransaction is null;
+        if (gated) await SqliteWriteGate.WaitAsync(cancellationToken);
+        int n;
+        try { n = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken); }
+        finally { if (gated) SqliteWriteGate.Release(); }
         if (publishes) signal.Notify();
         return n;
     }
