@@ -11,7 +11,12 @@ using Retour.Infrastructure;
 // `retour <command>` runs a command-line task; no command (or `retour web`) serves the API.
 if (Commands.IsCommand(args)) return await Commands.RunAsync(args);
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the executable; the working directory is the user's (./data lives there).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    ContentRootPath = args.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase)) ? null : AppContext.BaseDirectory,
+});
 builder.AddRetourHost();
 builder.Services
     .AddTenancy()

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.OpenApi;
 using Retour.Infrastructure.Auth;
 using Retour.Infrastructure.Db;
 using Retour.Infrastructure.Http;
@@ -34,6 +35,13 @@ public static class HostSetup
         {
             doc.Info.Title = "Retour API";
             doc.Info.Description = "Returns management over REST. Authenticate with 'Authorization: Bearer <api key>'. JSON is snake_case; money is a decimal string beside its currency; times are ISO 8601 UTC. Errors are RFC 9457 problem details. Every POST accepts an Idempotency-Key.";
+            doc.Components ??= new OpenApiComponents();
+            doc.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            doc.Components.SecuritySchemes["api_key"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http, Scheme = "bearer", Description = "A merchant API key, sent as 'Authorization: Bearer <key>'.",
+            };
+            doc.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("api_key", doc)] = [] }];
             return Task.CompletedTask;
         }));
         s.AddHealthChecks().AddCheck<DbHealthCheck>("database");

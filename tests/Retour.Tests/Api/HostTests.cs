@@ -21,6 +21,8 @@ public sealed class HostTests(RetourApp app) : IClassFixture<RetourApp>
             "/api/v1/returns/{idOrRma}/cancel", "/api/v1/policy", "/api/v1/integrations/shopify/webhooks",
         }, paths);
         Assert.Contains("snake_case", doc["info"]!["description"]!.GetValue<string>());
+        Assert.Equal("bearer", doc["components"]!["securitySchemes"]!["api_key"]!["scheme"]!.GetValue<string>());
+        Assert.NotNull(doc["paths"]!["/api/v1/returns"]!["post"]!["responses"]!["201"]);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class PolicyApiTests(RetourApp app) : IClassFixture<RetourApp>
 
         var doc = (await m.Client.Get("/api/v1/policy")).Expect(HttpStatusCode.OK);
         doc["policy"]!["return_shipping_fee"] = "6.00";
-        doc["applies_to"] = null;
+        Assert.Equal("all_orders", doc.Str("applies_to")); // version 1 judges all orders; echoing that must not carry over
         var v2 = (await m.Client.Put("/api/v1/policy", doc)).Expect(HttpStatusCode.OK);
         Assert.Equal(2, v2["version"]!.GetValue<int>());
         Assert.Equal("new_orders", v2.Str("applies_to"));
@@ -53,7 +53,7 @@ public sealed class PolicyApiTests(RetourApp app) : IClassFixture<RetourApp>
         (await m.Client.Post("/api/v1/orders", Orders.Delivered("OLD"))).Expect(HttpStatusCode.Created);
         var doc = (await m.Client.Get("/api/v1/policy")).Expect(HttpStatusCode.OK);
         doc["policy"]!["return_shipping_fee"] = "2.50";
-        doc["applies_to"] = "all_orders";
+        doc["apply_to"] = "all_orders";
         (await m.Client.Put("/api/v1/policy", doc)).Expect(HttpStatusCode.OK);
         var r = (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("OLD"))).Expect(HttpStatusCode.Created);
         Assert.Equal(2, r["policy_version"]!.GetValue<int>());
@@ -77,6 +77,8 @@ public sealed class PolicyApiTests(RetourApp app) : IClassFixture<RetourApp>
             .Expect(HttpStatusCode.UnprocessableEntity);
         var fields = problem["errors"]!.AsObject().Select(kv => kv.Key).ToHashSet();
         Assert.Superset(new HashSet<string> { "policy.window_days", "policy.restocking_fee.value", "policy.seasonal_extensions[0].placed_from" }, fields);
+        var scope = (await m.Client.Put("/api/v1/policy", """{"policy":{},"apply_to":"everything"}""")).Expect(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("apply_to", scope["errors"]!.AsObject().Select(kv => kv.Key));
         var bad = (await m.Client.Put("/api/v1/policy", """{"policy":{"methods":["teleport"]}}""")).Expect(HttpStatusCode.BadRequest);
         Assert.Contains("pickup, drop_off, in_store, keep", bad.Str("detail"));
     }

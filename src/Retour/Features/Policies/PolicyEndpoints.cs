@@ -19,10 +19,14 @@ public sealed record PolicyDto(int Version, string AppliesTo, DateTimeOffset Eff
     public const string AllOrders = "all_orders";
 }
 
-/// <summary>The body of PUT /api/v1/policy: a GET's answer can be edited and sent back as it is.</summary>
+/// <summary>
+/// The body of PUT /api/v1/policy. A GET's answer can be edited and sent back as it is: its descriptive fields
+/// (version, applies_to, …) are ignored, and only <c>apply_to</c> chooses which orders the new version judges, so
+/// echoing a version that applied to all orders never silently re-judges them.
+/// </summary>
 public sealed record PolicyUpdate(
-    ReturnPolicy? Policy, string? AppliesTo,
-    int? Version = null, DateTimeOffset? EffectiveFrom = null, DateTimeOffset? CreatedAt = null, string? CreatedBy = null);
+    ReturnPolicy? Policy, string? ApplyTo = null,
+    int? Version = null, string? AppliesTo = null, DateTimeOffset? EffectiveFrom = null, DateTimeOffset? CreatedAt = null, string? CreatedBy = null);
 
 /// <summary>GET /api/v1/policy (the current version) and PUT /api/v1/policy (a new version; returns in flight keep theirs).</summary>
 public static class PolicyEndpoints
@@ -33,7 +37,7 @@ public static class PolicyEndpoints
         api.MapPut("/policy", Put).RequireScope(Scopes.PolicyWrite).WithName("PutPolicy").WithTags("Policy")
             .Accepts<PolicyUpdate>("application/json")
             .WithSummary("Create a new policy version")
-            .WithDescription("applies_to: 'new_orders' (default) judges orders placed from now on by this version; 'all_orders' also re-judges earlier orders. Returns already made keep their version. Unknown fields are refused.");
+            .WithDescription("Body: {\"policy\": {…}, \"apply_to\": \"new_orders\" | \"all_orders\"}. new_orders (default) judges orders placed from now on by this version; all_orders also judges earlier orders. Returns already made keep their version. A GET answer can be sent back as it is. Unknown fields are refused.");
     }
 
     public static async Task<Results<Ok<PolicyDto>, ProblemHttpResult>> Get(RetourDb db, PolicyBook book, CancellationToken ct)
@@ -48,9 +52,9 @@ public static class PolicyEndpoints
         // Read by hand with the strict options: unknown fields are errors here, unlike elsewhere in the API.
         var update = await JsonSerializer.DeserializeAsync<PolicyUpdate>(http.Request.Body, PolicyBook.StrictJson, ct);
         if (update?.Policy is null) return Problems.Validation("policy", "Send the policy document under \"policy\".");
-        var appliesTo = update.AppliesTo ?? PolicyDto.NewOrders;
+        var appliesTo = update.ApplyTo ?? PolicyDto.NewOrders;
         if (appliesTo is not (PolicyDto.NewOrders or PolicyDto.AllOrders))
-            return Problems.Validation("applies_to", "Use 'new_orders' or 'all_orders'.");
+            return Problems.Validation("apply_to", "Use 'new_orders' (the default) or 'all_orders'.");
         var errors = PolicyValidator.Validate(update.Policy);
         if (errors.Count > 0) return Problems.Validation(errors.Select(e => e with { Field = "policy." + e.Field }));
 

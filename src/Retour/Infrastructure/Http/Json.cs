@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
-using System.Text.Unicode;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Retour.Core.Returns;
@@ -26,8 +25,9 @@ public static class Json
         o.Converters.Add(new UtcDateTimeOffsetConverter());
         o.Converters.Add(new NullableUtcDateTimeOffsetConverter());
         o.MaxDepth = 32;
-        // Arabic, Korean and Cyrillic stay readable; HTML-significant characters are still escaped.
-        o.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
+        // Arabic, Korean and Cyrillic stay readable. API JSON is served as application/json and never inlined into HTML
+        // (pages encode what they render), so the relaxed encoder is safe here.
+        o.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         return o;
     }
 
