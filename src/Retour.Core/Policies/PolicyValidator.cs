@@ -14,6 +14,13 @@ public static class PolicyValidator
         var errors = new List<FieldError>();
         void Fail(string field, string message) => errors.Add(new FieldError(field, message));
 
+        // JSON can put null where the types do not allow it (inside lists and maps); refuse it before reading further.
+        if (p.SeasonalExtensions.Any(x => x is null)) Fail("seasonal_extensions", "An extension cannot be null.");
+        if (p.Categories.Any(kv => kv.Value is null)) Fail("categories", "A category rule cannot be null; leave the category out instead.");
+        if (p.NonReturnableCategories.Any(x => x is null)) Fail("non_returnable_categories", "A category cannot be null.");
+        if (p.Conditions.Any(x => x is null)) Fail("conditions", "A condition cannot be null.");
+        if (errors.Count > 0) return errors;
+
         CheckWindow("window_days", p.WindowDays);
         if (p.Resolutions.Count == 0) Fail("resolutions", "At least one resolution must be allowed.");
         if (p.Methods.Count == 0) Fail("methods", "At least one return method must be allowed.");

@@ -32,8 +32,12 @@ public static class RefundCalculator
         foreach (var item in items)
         {
             var l = item.Line;
-            var net = Currencies.Round((l.UnitPrice - l.Discount / l.Quantity) * item.Quantity, cur);
-            var tax = Currencies.Round(l.Tax * item.Quantity / l.Quantity, cur);
+            // Each return gets the rounded share of the units returned so far, minus what earlier returns got, so however a
+            // line comes back (2 + 1, or 1 + 1 + 1), its refunds add up to exactly what it cost.
+            var before = Math.Min(l.Quantity, l.ReturnedQuantity + l.RefundedQuantity);
+            var after = Math.Min(l.Quantity, before + item.Quantity);
+            var net = Share(l.UnitPrice * l.Quantity - l.Discount, before, after, l.Quantity, cur);
+            var tax = Share(l.Tax, before, after, l.Quantity, cur);
             var restocking = 0m;
             var fee = policy.RuleFor(l.Category)?.RestockingFee ?? policy.RestockingFee;
             if (fee.Value > 0)
@@ -80,8 +84,37 @@ public static class RefundCalculator
             : 0m;
         if (bonus > 0) notes.Add($"Store credit bonus of {policy.StoreCreditBonusPercent:0.##}% on items and tax.");
 
-        var total = Math.Max(0m, itemsTotal + taxTotal + shipping - restockingTotal - returnShipping + bonus);
+        var gross = itemsTotal + taxTotal + shipping + bonus;
+        if (restockingTotal + returnShipping > gross)
+        {
+            // Fees never take more than the refund: cap them (return shipping first), so the parts still add up.
+            returnShipping = Math.Min(returnShipping, gross);
+            var restockingCap = gross - returnShipping;
+            if (restockingTotal > restockingCap)
+            {
+                lines = CapRestocking(lines, restockingCap);
+                restockingTotal = lines.Sum(x => x.RestockingFee);
+            }
+            notes.Add("Fees capped at the value returned: the refund is zero.");
+        }
+        var total = gross - restockingTotal - returnShipping;
         return new RefundBreakdown(cur, itemsTotal, taxTotal, shipping, restockingTotal, returnShipping, bonus, total, lines, notes);
+    }
+
+    /// <summary>The amount for units (before, after] of a line whose total for <paramref name="quantity"/> units is <paramref name="lineTotal"/>.</summary>
+    private static decimal Share(decimal lineTotal, int before, int after, int quantity, string currency) =>
+        Currencies.Round(lineTotal * after / quantity, currency) - Currencies.Round(lineTotal * before / quantity, currency);
+
+    private static List<RefundLine> CapRestocking(List<RefundLine> lines, decimal cap)
+    {
+        var capped = new List<RefundLine>(lines.Count);
+        foreach (var l in lines)
+        {
+            var fee = Math.Min(l.RestockingFee, cap);
+            cap -= fee;
+            capped.Add(l with { RestockingFee = fee });
+        }
+        return capped;
     }
 
     private static bool WholeOrderComesBack(OrderFacts order, IReadOnlyList<RefundItem> items) =>

@@ -80,7 +80,8 @@ public static class Returnability
             return No(NotReturnableReason.NonReturnableCategory, $"The policy makes category '{line.Category}' non-returnable.");
         if (delivered is null)
             return No(NotReturnableReason.NotDelivered, "The order has not been delivered yet; the window starts at delivery.");
-        if (now > deadline)
+        // The deadline is shown as the day's last second (23:59:59); that whole second still counts.
+        if (now >= deadline!.Value.AddSeconds(1))
             return No(NotReturnableReason.WindowPassed, $"{windowText}; that passed.");
         return new LineVerdict(line, line.RemainingQuantity, deadline, null, resolutions, methods, windowText + ".");
     }

@@ -107,7 +107,7 @@ public static class Commands
             using var reader = path.OpenText();
             try
             {
-                var summary = await ImportOrders.RunAsync(db, reader, TimeProvider.System, AnsiConsole.Console, ct);
+                var summary = await ImportOrders.RunAsync(db, reader, m.Currency, TimeProvider.System, AnsiConsole.Console, ct);
                 ImportOrders.PrintSummary(summary, AnsiConsole.Console);
                 return summary.Rejected.Count == 0 ? 0 : 2;
             }
@@ -171,7 +171,11 @@ public static class CliServices
 
     public static ServiceProvider Build()
     {
-        var config = Configuration ?? new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        // The same sources, in the same order, as the server: appsettings.json beside the executable, then the environment.
+        var config = Configuration ?? new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
         var s = new ServiceCollection();
         s.AddSingleton(config);
         s.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));

@@ -31,7 +31,7 @@ public static class HostSetup
         s.AddRetourProblems();
         s.AddScopePolicies();
         s.AddRateLimiter(ConfigureRateLimits);
-        s.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        s.AddOpenApi("v1", o => o.AddRetourShapes().AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Retour API";
             doc.Info.Description = "Returns management over REST. Authenticate with 'Authorization: Bearer <api key>'. JSON is snake_case; money is a decimal string beside its currency; times are ISO 8601 UTC. Errors are RFC 9457 problem details. Every POST accepts an Idempotency-Key.";

@@ -20,21 +20,25 @@ public sealed class StartupTasks(
             var ran = await migrator.MigrateAsync(ct: ct);
             if (ran > 0) log.LogInformation("Applied {Count} schema version(s)", ran);
         }
-        if (!settings.SeedDemo) return;
-        var keys = await demo.EnsureAsync(ct);
+        var keys = settings.SeedDemo ? await demo.EnsureAsync(ct) : null;
         lifetime.ApplicationStarted.Register(() => PrintBanner(keys));
     }
 
-    private void PrintBanner(DemoKeys keys)
+    private void PrintBanner(DemoKeys? keys)
     {
         var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? settings.Urls;
         Console.WriteLine();
+        // The connection string may hold a password; only SQLite's (a file path) is shown.
         Console.WriteLine($"  Retour is running on {url} ({settings.Provider}{(settings.Provider == DbProvider.Sqlite ? ", " + settings.ConnectionString : "")})");
-        Console.WriteLine($"  OpenAPI:             {url}/openapi/v1.json");
-        Console.WriteLine($"  Demo merchant:       demo{(keys.Created ? " (seeded now)" : "")}   public policy: {url}/r/demo/policy");
-        Console.WriteLine($"  Demo API key:        {keys.ApiKey}");
-        Console.WriteLine($"  Shopify secret:      {keys.ShopifySecret}   (shop domain {DemoSeeder.ShopDomain})");
-        Console.WriteLine($"  Try:                 curl -H \"Authorization: Bearer {keys.ApiKey}\" {url}/api/v1/orders/D1200/returnability");
+        Console.WriteLine($"  OpenAPI:             {url}/openapi/v1.json    health: {url}/health");
+        if (keys is not null)
+        {
+            Console.WriteLine($"  Demo merchant:       demo{(keys.Created ? " (seeded now)" : "")}   public policy: {url}/r/demo/policy");
+            Console.WriteLine($"  Demo API key:        {keys.ApiKey}");
+            Console.WriteLine($"  Shopify secret:      {keys.ShopifySecret}   (shop domain {DemoSeeder.ShopDomain})");
+            Console.WriteLine($"  Try:                 curl -H \"Authorization: Bearer {keys.ApiKey}\" {url}/api/v1/orders/D1200/returnability");
+        }
+        else Console.WriteLine("  Create a merchant:   retour merchant create --slug acme --name \"Acme\"");
         Console.WriteLine();
     }
 

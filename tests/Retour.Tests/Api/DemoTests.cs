@@ -50,11 +50,14 @@ public sealed class DemoTests(DemoApp app) : IClassFixture<DemoApp>
     [Fact]
     public async Task SeedingAgain_ChangesNothing()
     {
-        var before = await app.WithDb(await DemoId(), db => db.Orders.CountAsync());
+        var id = await DemoId();
+        async Task<(int, int, int, int, int)> Counts() => await app.WithDb(id, async db => (await db.Orders.CountAsync(), await db.Returns.CountAsync(),
+            await db.Products.CountAsync(), await db.Carriers.CountAsync(), await db.ApiKeys.CountAsync(k => k.RevokedAt == null)));
+        var before = await Counts();
         var keys = await app.Services.GetRequiredService<DemoSeeder>().EnsureAsync(CancellationToken.None);
         Assert.False(keys.Created);
         Assert.Equal(Key, keys.ApiKey);
-        Assert.Equal(before, await app.WithDb(await DemoId(), db => db.Orders.CountAsync()));
+        Assert.Equal(before, await Counts());
     }
 
     private async Task<Guid> DemoId() => (await app.Services.GetRequiredService<Retour.Features.Tenancy.MerchantDirectory>().FindBySlugAsync("demo", CancellationToken.None))!.Id;

@@ -29,7 +29,7 @@ public sealed class ImportAndCliTests(RetourApp app) : IClassFixture<RetourApp>
     {
         var m = await app.NewMerchantAsync();
         var output = new StringWriter();
-        var summary = await app.WithDb(m.Id, db => ImportOrders.RunAsync(db, new StringReader(Csv), TimeProvider.System, Quiet(output), CancellationToken.None));
+        var summary = await app.WithDb(m.Id, db => ImportOrders.RunAsync(db, new StringReader(Csv), "EUR", TimeProvider.System, Quiet(output), CancellationToken.None));
 
         Assert.Equal(4, summary.Orders);
         Assert.Equal(1, summary.Created);
@@ -52,8 +52,8 @@ public sealed class ImportAndCliTests(RetourApp app) : IClassFixture<RetourApp>
     public async Task ImportingTheSameFileAgain_UpdatesAndDuplicatesNothing()
     {
         var m = await app.NewMerchantAsync();
-        await app.WithDb(m.Id, db => ImportOrders.RunAsync(db, new StringReader(Csv), TimeProvider.System, Quiet(new StringWriter()), CancellationToken.None));
-        var again = await app.WithDb(m.Id, db => ImportOrders.RunAsync(db, new StringReader(Csv), TimeProvider.System, Quiet(new StringWriter()), CancellationToken.None));
+        await app.WithDb(m.Id, db => ImportOrders.RunAsync(db, new StringReader(Csv), "EUR", TimeProvider.System, Quiet(new StringWriter()), CancellationToken.None));
+        var again = await app.WithDb(m.Id, db => ImportOrders.RunAsync(db, new StringReader(Csv), "EUR", TimeProvider.System, Quiet(new StringWriter()), CancellationToken.None));
         Assert.Equal(0, again.Created);
         Assert.Equal(1, again.Updated);
         Assert.Equal(1, await app.WithDb(m.Id, db => db.Orders.CountAsync()));
@@ -64,7 +64,7 @@ public sealed class ImportAndCliTests(RetourApp app) : IClassFixture<RetourApp>
     {
         var m = await app.NewMerchantAsync();
         var e = await Assert.ThrowsAsync<InvalidDataException>(() => app.WithDb(m.Id, db =>
-            ImportOrders.RunAsync(db, new StringReader("order_number,title\n1,x\n"), TimeProvider.System, Quiet(new StringWriter()), CancellationToken.None)));
+            ImportOrders.RunAsync(db, new StringReader("order_number,title\n1,x\n"), "EUR", TimeProvider.System, Quiet(new StringWriter()), CancellationToken.None)));
         Assert.Contains("placed_at", e.Message);
     }
 

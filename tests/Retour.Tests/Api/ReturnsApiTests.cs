@@ -171,9 +171,10 @@ public sealed class ReturnsApiTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.Equal("1001", rest.Str("data.0.order_number"));
         Assert.False(rest["has_more"]!.GetValue<bool>());
 
-        var bad = (await m.Client.Get("/api/v1/returns?status=lost")).Expect(HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("status", bad["errors"]!.AsObject().Select(kv => kv.Key));
+        var bad = (await m.Client.Get("/api/v1/returns?status=lost&limit=abc&updated_since=soon")).Expect(HttpStatusCode.UnprocessableEntity);
+        Assert.Superset(new HashSet<string> { "status", "limit", "updated_since" }, bad["errors"]!.AsObject().Select(kv => kv.Key).ToHashSet());
         (await m.Client.Get("/api/v1/returns?cursor=garbage")).Expect(HttpStatusCode.UnprocessableEntity);
+        (await m.Client.Get("/api/v1/orders?limit=0")).Expect(HttpStatusCode.UnprocessableEntity);
     }
 
     [Fact]
@@ -182,12 +183,14 @@ public sealed class ReturnsApiTests(RetourApp app) : IClassFixture<RetourApp>
         var m = await MerchantWithOrder();
         (await m.Client.Post("/api/v1/orders", Orders.Delivered("1002"))).Expect(HttpStatusCode.Created);
         var first = (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("1001"))).Expect(HttpStatusCode.Created);
-        var mark = DateTimeOffset.UtcNow;
-        await Task.Delay(20);
-        (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("1002"))).Expect(HttpStatusCode.Created);
+        var second = (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("1002"))).Expect(HttpStatusCode.Created);
         (await m.Client.Post($"/api/v1/returns/{first.Str("id")}/cancel", new { reason = "no longer needed" })).Expect(HttpStatusCode.OK);
-        var page = (await m.Client.Get($"/api/v1/returns?updated_since={Uri.EscapeDataString(mark.ToString("O"))}")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
-        Assert.Equal(["1002", "1001"], page.Select(r => r!.Str("order_number")));
+        var page = (await m.Client.Get($"/api/v1/returns?updated_since={Uri.EscapeDataString(second.Str("updated_at"))}")).Expect(HttpStatusCode.OK);
+        Assert.Equal(["1002", "1001"], page["data"]!.AsArray().Select(r => r!.Str("order_number")));
+
+        // A cursor of this ascending list is refused by the descending one.
+        var one = (await m.Client.Get($"/api/v1/returns?limit=1&updated_since={Uri.EscapeDataString(second.Str("updated_at"))}")).Expect(HttpStatusCode.OK);
+        (await m.Client.Get($"/api/v1/returns?cursor={one.Str("next_cursor")}")).Expect(HttpStatusCode.UnprocessableEntity);
     }
 
     [Fact]

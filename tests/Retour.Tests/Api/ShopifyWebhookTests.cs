@@ -38,7 +38,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task OrderCreate_WithAValidSignature_StoresTheOrder_MappedFromShopify()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         var res = await Deliver(m, WebhookBody("order_test_8.json"));
         Assert.Equal(HttpStatusCode.OK, res.StatusCode);
 
@@ -62,7 +62,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task RefundsAlreadyMadeInTheStore_ReduceWhatIsReturnable()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         // Mark the order delivered recently, so only the refunds decide.
         var recent = DateTimeOffset.UtcNow.AddDays(-2).ToString("O");
         (await Deliver(m, WebhookBody("order_test_8.json", o =>
@@ -97,7 +97,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task SameOrderSentAgain_IsUpdated_NeverDuplicated()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         (await Deliver(m, WebhookBody("order_test_8.json"))).EnsureSuccessStatusCode();
         var again = await Deliver(m, WebhookBody("order_test_11.json"), "orders/updated");
         Assert.Contains("\"updated\"", await again.Content.ReadAsStringAsync());
@@ -107,7 +107,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task OlderUpdateArrivingLate_IsIgnored()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         (await Deliver(m, WebhookBody("order_test_11.json"))).EnsureSuccessStatusCode(); // updated_at 2024-04-02
         // order_test_13 is the cancel response: its notice says cancelled, but cancelled_at is null and its updated_at is older.
         var late = await Deliver(m, WebhookBody("order_test_13.json"), "orders/updated");
@@ -119,7 +119,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task CancelledOrder_IsNotReturnable()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         (await Deliver(m, WebhookBody("order_test_8.json", o => o["cancelled_at"] = DateTimeOffset.UtcNow.ToString("O")))).EnsureSuccessStatusCode();
         var lines = (await m.Client.Get("/api/v1/orders/1001/returnability")).Expect(HttpStatusCode.OK)["lines"]!.AsArray();
         Assert.All(lines, l => Assert.Equal("order_cancelled", l!["reason_code"]!.GetValue<string>()));
@@ -128,7 +128,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task OrderWithoutCustomerOrAddress_IsAccepted()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "EUR"); // order_test_16 is in EUR
         (await Deliver(m, WebhookBody("order_test_16.json"))).EnsureSuccessStatusCode();
         var order = (await m.Client.Get("/api/v1/orders/1002")).Expect(HttpStatusCode.OK);
         Assert.Null(order["customer"]!["email"]);
@@ -139,7 +139,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task WrappedOrderObject_IsAcceptedToo()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         (await Deliver(m, Sample("order.json"))).EnsureSuccessStatusCode();
         (await m.Client.Get("/api/v1/orders/1001")).Expect(HttpStatusCode.OK);
     }
@@ -150,7 +150,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [InlineData("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
     public async Task BadSignature_Gets401_AndNothingIsStored(string signature)
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         var res = await Deliver(m, WebhookBody("order_test_8.json"), signature: signature, sign: signature.Length > 0);
         Assert.Equal(HttpStatusCode.Unauthorized, res.StatusCode);
         Assert.Equal(0, await app.WithDb(m.Id, db => db.Orders.CountAsync()));
@@ -159,7 +159,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task SignatureOverDifferentBytes_Gets401()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         var body = WebhookBody("order_test_8.json");
         var signature = ShopifyWebhook.Sign(body, Secret);
         // Same JSON, re-serialised with different whitespace: the signature is over the exact bytes received.
@@ -170,8 +170,8 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task SignedWithAnotherMerchantsSecret_Gets401()
     {
-        var a = await app.NewMerchantAsync(shopifySecret: Secret);
-        var b = await app.NewMerchantAsync(shopifySecret: "other-secret");
+        var a = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
+        var b = await app.NewMerchantAsync(shopifySecret: "other-secret", currency: "USD");
         var body = WebhookBody("order_test_8.json");
         Assert.Equal(HttpStatusCode.Unauthorized, (await Deliver(b, body, signature: ShopifyWebhook.Sign(body, Secret))).StatusCode);
         Assert.Equal(0, await app.WithDb(b.Id, db => db.Orders.CountAsync()));
@@ -181,7 +181,7 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     [Fact]
     public async Task RepeatedDelivery_WithTheSameWebhookId_IsProcessedOnce()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         var id = Guid.NewGuid().ToString();
         (await Deliver(m, WebhookBody("order_test_8.json"), webhookId: id)).EnsureSuccessStatusCode();
         var again = await Deliver(m, WebhookBody("order_test_8.json"), webhookId: id);
@@ -190,9 +190,18 @@ public sealed class ShopifyWebhookTests(RetourApp app) : IClassFixture<RetourApp
     }
 
     [Fact]
+    public async Task AnOrderInAnotherCurrencyThanTheShop_IsRefused()
+    {
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "EUR");
+        var res = await Deliver(m, WebhookBody("order_test_8.json"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, res.StatusCode);
+        Assert.Equal(0, await app.WithDb(m.Id, db => db.Orders.CountAsync()));
+    }
+
+    [Fact]
     public async Task UnusedTopic_IsAcknowledgedAndIgnored()
     {
-        var m = await app.NewMerchantAsync(shopifySecret: Secret);
+        var m = await app.NewMerchantAsync(shopifySecret: Secret, currency: "USD");
         var res = await Deliver(m, Encoding.UTF8.GetBytes("{}"), "products/update");
         Assert.Contains("\"ignored\"", await res.Content.ReadAsStringAsync());
     }

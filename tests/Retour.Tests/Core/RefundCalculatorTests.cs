@@ -132,9 +132,35 @@ public sealed class RefundCalculatorTests
     }
 
     [Fact]
-    public void Total_IsNeverNegative()
+    public void Total_IsNeverNegative_AndFeesAreCappedSoThePartsStillAddUp()
     {
         var order = Order("EUR", new LineFacts("L1", "S", null, "apparel", 1, 0, 0, 2m, 0m, 0m, false));
-        Assert.Equal(0m, Estimate(new ReturnPolicy { ReturnShippingFee = 4.95m }, order).Total);
+        var b = Estimate(new ReturnPolicy { ReturnShippingFee = 4.95m, RestockingFee = new Fee(FeeKind.Fixed, 3m) }, order);
+        Assert.Equal(0m, b.Total);
+        Assert.Equal(2.00m, b.ReturnShippingFee);
+        Assert.Equal(0m, b.RestockingFee);
+        Assert.Equal(b.Items + b.Tax + b.Shipping - b.RestockingFee - b.ReturnShippingFee + b.Bonus, b.Total);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 1, 1 })]
+    [InlineData(new[] { 2, 1 })]
+    [InlineData(new[] { 1, 2 })]
+    [InlineData(new[] { 3 })]
+    public void PartialReturns_OfALine_AddUpToExactlyWhatItCost(int[] batches)
+    {
+        // 3 units for 10.00 with 1.00 tax: thirds do not round evenly.
+        var returned = 0;
+        decimal items = 0, tax = 0;
+        foreach (var q in batches)
+        {
+            var line = new LineFacts("L1", "S", null, "apparel", 3, 0, returned, 10m / 3, 1m, 0m, false);
+            var b = Estimate(new ReturnPolicy(), Order("EUR", line), qty: q);
+            items += b.Items;
+            tax += b.Tax;
+            returned += q;
+        }
+        Assert.Equal(10.00m, items);
+        Assert.Equal(1.00m, tax);
     }
 }

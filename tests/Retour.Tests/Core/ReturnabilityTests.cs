@@ -45,6 +45,7 @@ public sealed class ReturnabilityTests
         var order = Order(delivered.AddDays(-2), delivered);
         var deadline = Judge(order, Policy, delivered).Deadline!.Value;
         Assert.True(Judge(order, Policy, deadline).Returnable);
+        Assert.True(Judge(order, Policy, deadline.AddMilliseconds(999)).Returnable);
         var late = Judge(order, Policy, deadline.AddSeconds(1));
         Assert.Equal(NotReturnableReason.WindowPassed, late.Reason);
     }

@@ -53,6 +53,23 @@ public sealed class SchemaTests
     }
 
     [Fact]
+    public async Task UpgradingFromEveryEarlierVersion_EndsAtTheSameSchemaAsAFreshDatabase()
+    {
+        var provider = Settings("x").Provider;
+        var fresh = TestDb.NewDatabase("schema_f");
+        await new Migrator(Settings(fresh), NullLogger<Migrator>.Instance).MigrateAsync();
+        var expected = await Catalogue(fresh);
+        for (var from = 1; from < Migrator.LatestVersion(provider); from++)
+        {
+            var old = TestDb.NewDatabase($"schema_u{from}");
+            var migrator = new Migrator(Settings(old), NullLogger<Migrator>.Instance);
+            Assert.Equal(from, await migrator.MigrateAsync(from));
+            await migrator.MigrateAsync();
+            Assert.Equal(expected, await Catalogue(old));
+        }
+    }
+
+    [Fact]
     public void BothProviders_HaveTheSameVersions() =>
         Assert.Equal(Migrator.Scripts(DbProvider.Sqlite).Select(s => (s.Version, s.Name)), Migrator.Scripts(DbProvider.Postgres).Select(s => (s.Version, s.Name)));
 

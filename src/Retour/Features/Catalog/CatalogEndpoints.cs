@@ -27,9 +27,9 @@ public static class CatalogEndpoints
     }
 
     public static async Task<Results<Ok<Page<ProductDto>>, ProblemHttpResult>> List(
-        RetourDb db, MerchantDirectory merchants, TenantContext tenant, CancellationToken ct, string? category = null, string? cursor = null, int? limit = null)
+        RetourDb db, MerchantDirectory merchants, TenantContext tenant, CancellationToken ct, string? category = null, string? cursor = null, string? limit = null)
     {
-        var errors = Cursor.Check(limit, cursor, out var take, out var after);
+        var errors = Cursor.Check(limit, cursor, 'p', out var take, out var after);
         if (errors.Count > 0) return Problems.Validation(errors);
         var currency = (await merchants.GetAsync(tenant.MerchantId, ct))!.Currency;
         var q = db.Products.AsNoTracking();
@@ -39,7 +39,7 @@ public static class CatalogEndpoints
         var more = rows.Count > take;
         if (more) rows.RemoveAt(take);
         return TypedResults.Ok(new Page<ProductDto>([.. rows.Select(p => ToDto(p, currency))],
-            more ? Cursor.Encode(rows[^1].CreatedAt, rows[^1].Id) : null, more));
+            more ? Cursor.Encode('p', rows[^1].CreatedAt, rows[^1].Id) : null, more));
     }
 
     public static async Task<Results<Ok<ProductDto>, ProblemHttpResult>> Put(
@@ -50,6 +50,11 @@ public static class CatalogEndpoints
         if (string.IsNullOrWhiteSpace(input.Title)) errors.Add(new FieldError("title", "The title is required."));
         if (input.Price is not { } price || price < 0 || price > Orders.OrderValidation.MaxAmount) errors.Add(new FieldError("price", "Give a price of 0 or more."));
         if (input.Stock is < 0) errors.Add(new FieldError("stock", "Stock cannot be negative."));
+        if (input.Title is { Length: > 300 }) errors.Add(new FieldError("title", "At most 300 characters."));
+        if (Categories.Normalize(input.Category).Length > 64) errors.Add(new FieldError("category", "At most 64 characters."));
+        if (input.ProductCode is { Length: > 100 }) errors.Add(new FieldError("product_code", "At most 100 characters."));
+        if (input.Supplier is { Length: > 100 }) errors.Add(new FieldError("supplier", "At most 100 characters."));
+        if (input.Variant is not null && Json.Serialize(input.Variant).Length > 2000) errors.Add(new FieldError("variant", "The variant is too large."));
         if (errors.Count > 0) return Problems.Validation(errors);
 
         var now = clock.GetUtcNow();

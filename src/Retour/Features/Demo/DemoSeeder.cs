@@ -34,6 +34,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
         var apiKey = settings.DemoApiKey ?? ReadOrCreate("demo-api-key.txt", ApiKey.NewSecret);
+        if (apiKey.Length < 16) throw new InvalidOperationException("RETOUR_DEMO_API_KEY must have at least 16 characters.");
         var now = clock.GetUtcNow();
 
         var merchant = await db.Merchants.FirstOrDefaultAsync(m => m.Slug == Slug, ct);
@@ -134,7 +135,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
                 new AddressInput(c.Name, c.Street, c.City, c.Postal, c.Country),
                 lines, FulfilledAt: placed.AddDays(1), CancelledAt: n % 97 == 13 ? placed.AddHours(3) : null,
                 ShippingTotal: 4.90m, PaymentReference: $"pay_demo_{1001 + n}");
-            var (data, errors) = OrderValidation.Validate(input, "api");
+            var (data, errors) = OrderValidation.Validate(input, "api", now);
             if (data is null) throw new InvalidOperationException("Demo order invalid: " + string.Join("; ", errors.Select(e => e.Message)));
             await OrderIngestion.UpsertAsync(db, data with { DeliveredAt = input.CancelledAt is null ? delivered : null }, now, ct);
         }
@@ -165,6 +166,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         }
         // A few returns further along the lifecycle, so lists and filters have something to show.
         var staff = new Actor("system", null, "demo support");
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         foreach (var (ret, i) in made.Select((r, i) => (r, i)))
         {
             db.Returns.Attach(ret);
@@ -172,5 +174,6 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             else if (ret.Status == ReturnStatus.Approved && i % 5 == 1) await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Cancelled, staff, "The shopper decided to keep it.", now, ct);
         }
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
     }
 }

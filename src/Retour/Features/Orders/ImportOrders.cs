@@ -29,7 +29,7 @@ public static class ImportOrders
 
     private sealed record Row(long Line, Dictionary<string, string> Fields);
 
-    public static async Task<ImportSummary> RunAsync(RetourDb db, TextReader reader, TimeProvider clock, IAnsiConsole console, CancellationToken ct)
+    public static async Task<ImportSummary> RunAsync(RetourDb db, TextReader reader, string merchantCurrency, TimeProvider clock, IAnsiConsole console, CancellationToken ct)
     {
         var (rows, headerError) = Read(reader);
         if (headerError is not null) throw new InvalidDataException(headerError);
@@ -44,7 +44,7 @@ public static class ImportOrders
                 var pending = new List<(IGrouping<string, Row> Rows, OrderData Data)>();
                 foreach (var group in orders)
                 {
-                    var data = Build(group, rejected);
+                    var data = Build(group, rejected, merchantCurrency, clock.GetUtcNow());
                     if (data is not null) pending.Add((group, data));
                     else task.Increment(1);
                     if (pending.Count >= BatchSize) await FlushAsync();
@@ -116,7 +116,7 @@ public static class ImportOrders
     }
 
     /// <summary>Builds one order from its rows, or records why each of its rows is rejected.</summary>
-    private static OrderData? Build(IGrouping<string, Row> group, List<RejectedRow> rejected)
+    private static OrderData? Build(IGrouping<string, Row> group, List<RejectedRow> rejected, string merchantCurrency, DateTimeOffset now)
     {
         var rows = group.ToList();
         var errors = new List<(long Line, string Reason)>();
@@ -161,8 +161,9 @@ public static class ImportOrders
 
         if (errors.Count == 0)
         {
-            var (data, fieldErrors) = OrderValidation.Validate(input, "csv");
-            if (data is not null) return data;
+            var (data, fieldErrors) = OrderValidation.Validate(input, "csv", now);
+            if (data is not null && OrderValidation.CurrencyMismatch(data, merchantCurrency) is { } mismatch) fieldErrors = [mismatch];
+            else if (data is not null) return data;
             errors.AddRange(fieldErrors.Select(e => (LineOf(e, rows), $"{e.Field}: {e.Message}")));
         }
         var bad = errors.Select(e => e.Line).ToHashSet();

@@ -23,8 +23,7 @@ public static class OrderIngestion
         if (order is null)
         {
             order = await db.Orders.Include(o => o.Lines).FirstOrDefaultAsync(o => o.Number == data.Number, ct);
-            if (order is not null && order.ExternalId is not null && data.ExternalId is not null && order.ExternalId != data.ExternalId)
-                throw new OrderNumberConflictException(data.Number);
+            if (order is not null && !SameOrder(order, data)) throw new OrderNumberConflictException(data.Number);
         }
 
         if (order is null)
@@ -63,6 +62,14 @@ public static class OrderIngestion
         db.Publish("order.updated", Event(order), now);
         return (order, UpsertOutcome.Updated);
     }
+
+    /// <summary>
+    /// An order found by its number is the same order only when the external ids agree, or when one side has none and
+    /// it comes from the same channel. A Shopify order never takes over an order sent through the API with that number.
+    /// </summary>
+    private static bool SameOrder(Order existing, OrderData incoming) =>
+        existing.ExternalId == incoming.ExternalId ||
+        ((existing.ExternalId is null || incoming.ExternalId is null) && existing.Source == incoming.Source);
 
     private static object Event(Order o) => new { order_id = o.Id, number = o.Number, external_id = o.ExternalId, source = o.Source };
 
@@ -114,7 +121,7 @@ public static class OrderIngestion
         line.Tax = l.Tax;
         line.Discount = l.Discount;
         line.FinalSale = l.FinalSale;
-        line.RefundedQuantity = l.RefundedQuantity;
+        if (l.RefundedQuantity is { } refunded) line.RefundedQuantity = refunded; // absent: the count stays as it was
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed record OrderData(
 
 public sealed record LineData(
     string Id, string? Sku, string? ProductCode, string Title, string Category, IReadOnlyDictionary<string, string>? Variant,
-    int Quantity, decimal UnitPrice, decimal Tax, decimal Discount, bool FinalSale, int RefundedQuantity);
+    int Quantity, decimal UnitPrice, decimal Tax, decimal Discount, bool FinalSale, int? RefundedQuantity);
 
 public sealed record StoreRefundData(string ExternalId, string LineId, int Quantity, DateTimeOffset CreatedAt);
 
@@ -55,7 +55,10 @@ public static partial class OrderValidation
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     public static partial Regex NumberPattern();
 
-    public static (OrderData? Data, IReadOnlyList<FieldError> Errors) Validate(OrderInput input, string source)
+    /// <summary>Orders are accepted from the Unix epoch (the first policy version's start) to a day ahead of now.</summary>
+    public static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch.AddDays(1);
+
+    public static (OrderData? Data, IReadOnlyList<FieldError> Errors) Validate(OrderInput input, string source, DateTimeOffset now)
     {
         var errors = new List<FieldError>();
         void Fail(string f, string m) => errors.Add(new FieldError(f, m));
@@ -64,7 +67,11 @@ public static partial class OrderValidation
         if (string.IsNullOrEmpty(number)) Fail("number", "The order number is required.");
         else if (!NumberPattern().IsMatch(number)) Fail("number", "Use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
         if (input.PlacedAt is null) Fail("placed_at", "The time the order was placed is required (ISO 8601).");
+        else if (input.PlacedAt < Earliest || input.PlacedAt > now.AddDays(1)) Fail("placed_at", "The order must be placed between 1970 and today.");
         if (input.DeliveredAt is { } d && input.PlacedAt is { } p && d < p) Fail("delivered_at", "Delivery cannot be before the order was placed.");
+        if (input.DeliveredAt > now.AddDays(1)) Fail("delivered_at", "Delivery cannot be in the future.");
+        Length("external_id", input.ExternalId, 64);
+        Length("payment_reference", input.PaymentReference, 100);
         var currency = input.Currency?.Trim().ToUpperInvariant();
         if (!Currencies.IsValid(currency)) Fail("currency", "Use a three-letter ISO 4217 code, for example EUR.");
         if (input.ShippingTotal is { } st) Amount("shipping_total", st);
@@ -88,6 +95,7 @@ public static partial class OrderValidation
             Length("shipping_address.city", a.City, 100);
             Length("shipping_address.region", a.Region, 100);
             Length("shipping_address.postal_code", a.PostalCode, 20);
+            Length("shipping_address.phone", a.Phone, 40);
         }
 
         var lines = new List<LineData>();
@@ -108,6 +116,11 @@ public static partial class OrderValidation
                 if (string.IsNullOrWhiteSpace(l.Title)) Fail($"{path}.title", "Each line needs a title.");
                 Length($"{path}.title", l.Title, 300);
                 Length($"{path}.sku", l.Sku, 100);
+                Length($"{path}.product_code", l.ProductCode, 100);
+                if (l.Category is not null && Categories.Normalize(l.Category).Length > 64) Fail($"{path}.category", "At most 64 characters.");
+                if (l.Variant is not null && (l.Variant.Any(kv => kv.Key.Length > 50 || (kv.Value?.Length ?? 0) > 100)))
+                    Fail($"{path}.variant", "Variant names have at most 50 characters and values at most 100.");
+                else if (l.Variant is not null && Retour.Infrastructure.Http.Json.Serialize(l.Variant).Length > 2000) Fail($"{path}.variant", "The variant is too large.");
                 if (l.Quantity is not { } q || q < 1 || q > MaxQuantity) Fail($"{path}.quantity", $"The quantity must be between 1 and {MaxQuantity}.");
                 if (l.UnitPrice is not { } up) Fail($"{path}.unit_price", "The unit price is required.");
                 else Amount($"{path}.unit_price", up);
@@ -121,7 +134,7 @@ public static partial class OrderValidation
                 if (l.Variant is { Count: > 20 }) Fail($"{path}.variant", "A variant has at most 20 attributes.");
                 if (errors.Count == 0)
                     lines.Add(new LineData(id!, Blank(l.Sku), Blank(l.ProductCode), l.Title!.Trim(), Categories.Normalize(l.Category), l.Variant,
-                        l.Quantity!.Value, l.UnitPrice!.Value, l.Tax ?? 0, l.Discount ?? 0, l.FinalSale ?? false, l.RefundedQuantity ?? 0));
+                        l.Quantity!.Value, l.UnitPrice!.Value, l.Tax ?? 0, l.Discount ?? 0, l.FinalSale ?? false, l.RefundedQuantity));
             }
         }
         if (errors.Count > 0) return (null, errors);
@@ -144,4 +157,9 @@ public static partial class OrderValidation
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    /// <summary>Orders are kept in the merchant's currency, the one its policy's fees and limits are in.</summary>
+    public static FieldError? CurrencyMismatch(OrderData data, string merchantCurrency) =>
+        data.Currency == merchantCurrency ? null
+            : new FieldError("currency", $"This store works in {merchantCurrency}; the order is in {data.Currency}. Send orders in the store's currency.");
 }

@@ -23,16 +23,16 @@ public static class ReadOrders
     }
 
     public static async Task<Results<Ok<Page<OrderDto>>, ProblemHttpResult>> List(
-        RetourDb db, CancellationToken ct, string? cursor = null, int? limit = null)
+        RetourDb db, CancellationToken ct, string? cursor = null, string? limit = null)
     {
-        var errors = Cursor.Check(limit, cursor, out var take, out var after);
+        var errors = Cursor.Check(limit, cursor, 'o', out var take, out var after);
         if (errors.Count > 0) return Problems.Validation(errors);
         var q = db.Orders.AsNoTracking().Include(o => o.Lines).AsSplitQuery();
         if (after is { } a) q = q.Where(o => o.CreatedAt < a.At || (o.CreatedAt == a.At && o.Id.CompareTo(a.Id) < 0));
         var rows = await q.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id).Take(take + 1).ToListAsync(ct);
         var more = rows.Count > take;
         if (more) rows.RemoveAt(take);
-        var next = more ? Cursor.Encode(rows[^1].CreatedAt, rows[^1].Id) : null;
+        var next = more ? Cursor.Encode('o', rows[^1].CreatedAt, rows[^1].Id) : null;
         return TypedResults.Ok(new Page<OrderDto>([.. rows.Select(OrderDto.From)], next, more));
     }
 }

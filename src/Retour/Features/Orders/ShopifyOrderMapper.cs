@@ -32,6 +32,7 @@ public static class ShopifyOrderMapper
         if (number is null || !OrderValidation.NumberPattern().IsMatch(number)) errors.Add(new FieldError("order_number", "A Shopify order has an order_number."));
         var placed = Time(o, "created_at") ?? Time(o, "processed_at");
         if (placed is null) errors.Add(new FieldError("created_at", "A Shopify order has created_at."));
+        else if (placed < OrderValidation.Earliest) errors.Add(new FieldError("created_at", "The order must be placed after 1970."));
         var currency = Str(o, "currency")?.ToUpperInvariant();
         if (!Currencies.IsValid(currency)) errors.Add(new FieldError("currency", "A Shopify order has a three-letter currency."));
 
@@ -43,12 +44,12 @@ public static class ShopifyOrderMapper
             var id = Raw(li, "id");
             var qty = Int(li, "quantity");
             var price = Dec(li, "price");
-            if (id is null || qty is null or < 1 || price is null)
+            if (id is null || id.Length > 64 || qty is null or < 1 || price is null || price < 0)
             {
                 errors.Add(new FieldError(path, "A line item needs an id, a quantity of at least 1 and a price."));
                 continue;
             }
-            var sku = Str(li, "sku") is { Length: > 0 } s ? s : null;
+            var sku = Str(li, "sku") is { Length: > 0 } s ? Fit(s, 100) : null;
             var hint = sku is not null ? catalogue.GetValueOrDefault(sku) : null;
             var tax = Array(li, "tax_lines").Sum(t => Dec(t, "price") ?? 0);
             var allocations = Array(li, "discount_allocations").ToList();
@@ -56,10 +57,10 @@ public static class ShopifyOrderMapper
             var variantTitle = Str(li, "variant_title");
             var title = Str(li, "title") ?? Str(li, "name") ?? "Item";
             var category = Bool(li, "gift_card") ? "gift_cards" : hint?.Category ?? Categories.Uncategorized;
-            lines.Add(new LineData(id, sku, hint?.ProductCode ?? Raw(li, "product_id"),
-                variantTitle is { Length: > 0 } ? $"{title} - {variantTitle}" : title, category,
-                variantTitle is { Length: > 0 } ? new Dictionary<string, string> { ["variant"] = variantTitle } : null,
-                qty.Value, price.Value, tax, Math.Min(discount, price.Value * qty.Value), hint?.FinalSale ?? false, 0));
+            lines.Add(new LineData(id, sku, Fit(hint?.ProductCode ?? Raw(li, "product_id"), 100),
+                Fit(variantTitle is { Length: > 0 } ? $"{title} - {variantTitle}" : title, 300)!, category,
+                variantTitle is { Length: > 0 } ? new Dictionary<string, string> { ["variant"] = Fit(variantTitle, 100)! } : null,
+                qty.Value, price.Value, Math.Max(0, tax), Math.Clamp(discount, 0, price.Value * qty.Value), hint?.FinalSale ?? false, null));
         }
         if (lines.Count == 0 && errors.Count == 0) errors.Add(new FieldError("line_items", "The order has no line items."));
 
@@ -73,6 +74,7 @@ public static class ShopifyOrderMapper
         var ship = o.TryGetProperty("shipping_address", out var a) && a.ValueKind == JsonValueKind.Object ? a : (JsonElement?)null;
         var email = new[] { Str(o, "email"), Str(o, "contact_email"), customer is { } cu ? Str(cu, "email") : null }
             .FirstOrDefault(e => !string.IsNullOrWhiteSpace(e))?.Trim().ToLowerInvariant();
+        if (email is { Length: > 320 } || (email is not null && !System.Net.Mail.MailAddress.TryCreate(email, out _))) email = null;
         var name = customer is { } cn && (Str(cn, "first_name") ?? Str(cn, "last_name")) is not null
             ? $"{Str(cn, "first_name")} {Str(cn, "last_name")}".Trim()
             : ship is { } sn ? Str(sn, "name") : null;
@@ -84,13 +86,15 @@ public static class ShopifyOrderMapper
                        && tsp.TryGetProperty("shop_money", out var sm) ? Dec(sm, "amount") ?? 0
             : Array(o, "shipping_lines").Sum(s => Dec(s, "price") ?? 0);
 
+        var country = ship is { } sc ? Str(sc, "country_code")?.ToUpperInvariant() : null;
         var data = new OrderData(
             number!, externalId, "shopify", placed!.Value, delivered, fulfilled, Time(o, "cancelled_at"), currency!,
-            email, name, Str(o, "phone") ?? (customer is { } cp ? Str(cp, "phone") : null), Str(o, "customer_locale"),
-            ship is { } s2 ? new AddressInput(Str(s2, "name"), Str(s2, "address1"), Str(s2, "city"), Str(s2, "zip"),
-                Str(s2, "country_code")?.ToUpperInvariant(), Str(s2, "address2") is { Length: > 0 } l2 ? l2 : null,
-                Str(s2, "province"), Str(s2, "phone")) : null,
-            shipping, string.Join(",", Array(o, "payment_gateway_names").Select(g => g.GetString()).Where(g => !string.IsNullOrEmpty(g))) is { Length: > 0 } pg ? pg : null,
+            email, Fit(name, 200), Fit(Str(o, "phone") ?? (customer is { } cp ? Str(cp, "phone") : null), 40),
+            Str(o, "customer_locale") is { Length: <= 10 } loc ? loc : null,
+            ship is { } s2 ? new AddressInput(Fit(Str(s2, "name"), 200), Fit(Str(s2, "address1"), 200), Fit(Str(s2, "city"), 100), Fit(Str(s2, "zip"), 20),
+                country is { Length: 2 } ? country : null, Fit(Str(s2, "address2") is { Length: > 0 } l2 ? l2 : null, 200),
+                Fit(Str(s2, "province"), 100), Fit(Str(s2, "phone"), 40)) : null,
+            Math.Max(0, shipping), Fit(string.Join(",", Array(o, "payment_gateway_names").Select(g => g.GetString()).Where(g => !string.IsNullOrEmpty(g))) is { Length: > 0 } pg ? pg : null, 100),
             Time(o, "updated_at"), lines, refunds);
         return (data, errors);
     }
@@ -105,6 +109,9 @@ public static class ShopifyOrderMapper
             if (Raw(rli, "line_item_id") is { } lineId && Int(rli, "quantity") is { } q && q > 0)
                 yield return new StoreRefundData(refundId, lineId, q, at);
     }
+
+    /// <summary>Shopify's free text is kept even when longer than Retour stores: it is cut to fit rather than refused.</summary>
+    private static string? Fit(string? s, int max) => s is null || s.Length <= max ? s : s[..max];
 
     private static IEnumerable<JsonElement> Array(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var a) && a.ValueKind == JsonValueKind.Array ? a.EnumerateArray() : [];

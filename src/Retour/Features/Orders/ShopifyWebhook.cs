@@ -32,7 +32,7 @@ public static class ShopifyWebhook
         var domain = request.Headers["X-Shopify-Shop-Domain"].ToString().Trim().ToLowerInvariant();
         var shop = await db.Merchants.AsNoTracking()
             .Where(m => merchant != null ? m.Slug == merchant : m.ShopifyDomain == domain)
-            .Select(m => new { m.Id, m.ShopifySecret })
+            .Select(m => new { m.Id, m.ShopifySecret, m.Currency })
             .FirstOrDefaultAsync(ct);
         // Unknown shop, no secret or a bad signature all answer alike, so the endpoint reveals nothing.
         if (shop?.ShopifySecret is null || !SignatureValid(body, shop.ShopifySecret, request.Headers["X-Shopify-Hmac-Sha256"]))
@@ -60,6 +60,7 @@ public static class ShopifyWebhook
                 .ToDictionaryAsync(p => p.Sku, p => new CatalogueHint(p.Category, p.ProductCode, p.FinalSale), ct);
             var (data, errors) = ShopifyOrderMapper.Map(order, catalogue);
             if (data is null) return Problems.Validation(errors, "The Shopify order could not be mapped.");
+            if (OrderValidation.CurrencyMismatch(data, shop.Currency) is { } mismatch) return Problems.Validation([mismatch]);
             try
             {
                 var (saved, outcome) = await OrderIngestion.UpsertAsync(db, data, now, ct);
@@ -95,7 +96,7 @@ public static class ShopifyWebhook
         {
             return TypedResults.Ok(new WebhookAck("duplicate", Detail: "This delivery was processed at the same moment by another request."));
         }
-        catch (DbUpdateException e) when (DbErrors.IsUniqueViolation(e, "orders") || e is DbUpdateConcurrencyException)
+        catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e) || (e is DbUpdateException u && DbErrors.IsUniqueViolation(u, "orders")))
         {
             // Two deliveries of the same new order raced; Shopify retries non-2xx, and the retry updates.
             return Problems.Result(409, "concurrent_update", "The order was being written by another delivery", "Retry the delivery.");

@@ -16,8 +16,15 @@ public sealed record EffectivePolicy(Guid VersionId, int Version, ReturnPolicy P
 /// </summary>
 public sealed class PolicyBook
 {
-    /// <summary>Policy documents refuse unknown fields: a misspelt "window_dayz" must not be silently ignored.</summary>
-    public static readonly JsonSerializerOptions StrictJson = new(Json.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+    /// <summary>
+    /// Policy documents refuse unknown fields (a misspelt "window_dayz" must not be silently ignored) and null where the
+    /// policy has no null (leave a field out to get its default).
+    /// </summary>
+    public static readonly JsonSerializerOptions StrictJson = new(Json.Options)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectNullableAnnotations = true,
+    };
 
     private readonly ConcurrentDictionary<Guid, ReturnPolicy> _parsed = new();
 

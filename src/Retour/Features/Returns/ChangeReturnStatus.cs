@@ -37,6 +37,8 @@ public static class ChangeReturnStatus
             return Problems.Validation("reason", "Give a reason; the shopper and the audit trail will see it.");
         if (reason is { Length: > 2000 }) return Problems.Validation("reason", "At most 2000 characters.");
 
+        // Moves that give units back change the order's lines too; they run in one transaction (see ReturnTransitions).
+        await using var tx = Lifecycle.ReleasesQuantity(target) ? await db.Database.BeginTransactionAsync(ct) : null;
         var ret = await ReadReturns.FindAsync(db.Returns, idOrRma, ct);
         if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
         var now = clock.GetUtcNow();
@@ -44,6 +46,7 @@ public static class ChangeReturnStatus
         if (refusal is not null)
         {
             await db.SaveChangesAsync(ct); // the refused attempt stays in the audit trail
+            if (tx is not null) await tx.CommitAsync(ct);
             return Problems.Result(409, "illegal_transition", "This status change is not allowed", refusal,
                 new Dictionary<string, object?>
                 {
@@ -54,9 +57,11 @@ public static class ChangeReturnStatus
         }
         try
         {
-            return await db.CommitAsync(idem, TypedResults.Ok(ReturnDto.From(ret)), now, ct);
+            var result = await db.CommitAsync(idem, TypedResults.Ok(ReturnDto.From(ret)), now, ct);
+            if (tx is not null) await tx.CommitAsync(ct);
+            return result;
         }
-        catch (DbUpdateConcurrencyException)
+        catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e))
         {
             return Problems.Result(409, "concurrent_update", "The return changed meanwhile", "Another change to this return committed first. Read it again and retry.");
         }

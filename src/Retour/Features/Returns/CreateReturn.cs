@@ -125,6 +125,10 @@ public static class CreateReturn
             {
                 // An RMA collided (about one in a trillion): draw another.
             }
+            catch (Exception e) when (DbErrors.IsTransient(e))
+            {
+                // A deadlock with a concurrent change of the same order: nothing was written; judge and write again.
+            }
         }
         return new Outcome.Busy();
     }

@@ -41,9 +41,15 @@ public static class ReadReturns
 
     public static async Task<Results<Ok<Page<ReturnSummaryDto>>, ProblemHttpResult>> List(
         RetourDb db, CancellationToken ct,
-        string? status = null, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "updated_since")] DateTimeOffset? updatedSince = null, string? cursor = null, int? limit = null)
+        string? status = null, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "updated_since")] string? updatedSince = null,
+        string? cursor = null, string? limit = null)
     {
-        var errors = Cursor.Check(limit, cursor, out var take, out var after).ToList();
+        // Query values arrive as text and are checked here, so a bad one is a 422 naming the field, not a bare 400.
+        var errors = new List<FieldError>();
+        var since = Cursor.Time(updatedSince, "updated_since", errors);
+        var ascending = since is not null;
+        var ordering = ascending ? 'a' : 'd';
+        errors.AddRange(Cursor.Check(limit, cursor, ordering, out var take, out var after));
         var statuses = new List<ReturnStatus>();
         foreach (var code in (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -54,8 +60,7 @@ public static class ReadReturns
 
         var q = db.Returns.AsNoTracking();
         if (statuses.Count > 0) q = q.Where(r => statuses.Contains(r.Status));
-        var ascending = updatedSince is not null;
-        if (updatedSince is { } since) q = q.Where(r => r.UpdatedAt >= since);
+        if (since is { } from) q = q.Where(r => r.UpdatedAt >= from);
         if (after is { } a)
             q = ascending
                 ? q.Where(r => r.UpdatedAt > a.At || (r.UpdatedAt == a.At && r.Id.CompareTo(a.Id) > 0))
@@ -68,6 +73,6 @@ public static class ReadReturns
         if (more) rows.RemoveAt(take);
         var page = rows.Select(r => new ReturnSummaryDto(r.Id, r.Rma, r.OrderNumber, r.Status, r.Resolution, r.Method, r.Currency,
             Currencies.Format(r.EstimateTotal, r.Currency), r.DecisionOutcome, r.CreatedAt, r.UpdatedAt)).ToList();
-        return TypedResults.Ok(new Page<ReturnSummaryDto>(page, more ? Cursor.Encode(rows[^1].UpdatedAt, rows[^1].Id) : null, more));
+        return TypedResults.Ok(new Page<ReturnSummaryDto>(page, more ? Cursor.Encode(ordering, rows[^1].UpdatedAt, rows[^1].Id) : null, more));
     }
 }

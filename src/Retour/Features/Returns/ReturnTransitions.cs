@@ -39,15 +39,20 @@ public static class ReturnTransitions
         return refusal;
     }
 
+    /// <summary>
+    /// Gives the return's units back to its order lines. It runs inside the caller's transaction and takes the locks in
+    /// the order the return write takes them (the order, then its lines), so the two can never deadlock each other.
+    /// The version moves too, so a return judged on the old quantities cannot commit over this change.
+    /// </summary>
     private static async Task ReleaseAsync(RetourDb db, Return ret, CancellationToken ct)
     {
-        var ids = ret.Lines.Select(l => l.OrderLineId).ToList();
-        var lines = await db.OrderLines.Where(l => ids.Contains(l.Id)).ToDictionaryAsync(l => l.Id, ct);
-        foreach (var rl in ret.Lines)
-            if (lines.TryGetValue(rl.OrderLineId, out var line)) line.ReturnedQuantity = Math.Max(0, line.ReturnedQuantity - rl.Quantity);
-        // The version moves too, so a return judged on the old quantities cannot commit over this change.
-        var order = await db.Orders.FirstAsync(o => o.Id == ret.OrderId, ct);
-        order.Version++;
+        if (db.Database.CurrentTransaction is null)
+            throw new InvalidOperationException("Releasing a return's units needs a transaction; begin one before moving it.");
+        var orderId = ret.OrderId;
+        await db.Orders.Where(o => o.Id == orderId).ExecuteUpdateAsync(s => s.SetProperty(o => o.Version, o => o.Version + 1), ct);
+        foreach (var line in ret.Lines.GroupBy(l => l.OrderLineId).Select(g => (Id: g.Key, Quantity: g.Sum(l => l.Quantity))))
+            await db.OrderLines.Where(l => l.Id == line.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(l => l.ReturnedQuantity, l => Math.Max(0, l.ReturnedQuantity - line.Quantity)), ct);
     }
 
     /// <summary>The creation of a return (status requested) with what was asked for.</summary>

@@ -6,6 +6,10 @@ namespace Retour.Infrastructure.Db;
 
 public static class DbErrors
 {
+    /// <summary>A deadlock or serialisation failure: nothing was written, and the same request may simply be run again.</summary>
+    public static bool IsTransient(Exception e) => (e as PostgresException ?? e.InnerException as PostgresException) is { } pg &&
+        pg.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+
     /// <summary>True when the save failed on a unique index or key of <paramref name="table"/> (any table when null).</summary>
     public static bool IsUniqueViolation(DbUpdateException e, string? table = null) => e.InnerException switch
     {
