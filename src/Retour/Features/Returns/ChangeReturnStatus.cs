@@ -26,7 +26,10 @@ public static class ChangeReturnStatus
                 (string idOrRma, StatusChangeRequest? body, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct) =>
                     Handle(idOrRma, body, target, reasonRequired, http, db, idem, clock, ct))
             .RequireScope(Scopes.ReturnsWrite).WithName($"{char.ToUpperInvariant(action[0])}{action[1..]}Return").WithTags("Returns")
-            .WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} a return");
+            .WithSummary($"{char.ToUpperInvariant(action[0])}{action[1..]} a return")
+            .WithDescription(reasonRequired
+                ? "Body: {\"reason\": \"…\"} (required: the shopper and the audit trail see it). 409 names the allowed next states."
+                : "Body: {\"reason\": \"…\"} (optional). 409 names the allowed next states.");
 
     public static async Task<Results<Ok<ReturnDto>, ProblemHttpResult>> Handle(
         string idOrRma, StatusChangeRequest? body, ReturnStatus target, bool reasonRequired,
