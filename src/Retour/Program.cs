@@ -21,6 +21,7 @@ builder.AddRetourHost();
 builder.Services
     .AddTenancy()
     .AddPolicies()
+    .AddReturns()
     .AddDemo();
 
 var app = builder.Build();

@@ -4,6 +4,7 @@ using Retour.Core.Returns;
 using Retour.Features.Demo;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
+using Retour.Features.Returns;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure;
 using Retour.Infrastructure.Db;
@@ -185,6 +186,7 @@ public static class CliServices
         s.AddSingleton<PolicyBook>();
         s.AddSingleton<MerchantDirectory>();
         s.AddSingleton<DemoSeeder>();
+        s.AddReturns();
         return s.BuildServiceProvider();
     }
 }

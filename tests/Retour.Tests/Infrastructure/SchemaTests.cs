@@ -77,7 +77,7 @@ public sealed class SchemaTests
     {
         var builder = new DbContextOptionsBuilder<RetourDb>();
         DbSetup.UseProvider(builder, Settings(connection));
-        return new RetourDb(builder.Options, new TenantContext(), new OutboxSignal());
+        return new RetourDb(builder.Options, new TenantContext(), new OutboxSignal(), Settings(connection));
     }
 
     private static async Task<HashSet<string>> Catalogue(string connection)

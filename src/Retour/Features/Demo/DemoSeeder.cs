@@ -145,8 +145,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
 
     private async Task SeedReturnsAsync(IServiceProvider services, RetourDb db, DateTimeOffset now, CancellationToken ct)
     {
-        var policies = services.GetRequiredService<PolicyBook>();
-        var merchants = services.GetRequiredService<MerchantDirectory>();
+        var returnServices = services.GetRequiredService<ReturnServices>();
         var rng = new Random(99);
         string[] reasons = ["too_small", "too_large", "changed_mind", "defective", "not_as_described", "quality", "damaged", "too_small"];
         var candidates = await db.Orders.AsNoTracking().Where(o => o.DeliveredAt != null && o.CancelledAt == null && o.DeliveredAt > now.AddDays(-28))
@@ -161,7 +160,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             var request = new CreateReturnRequest(number,
                 [new CreateReturnLine(line.LineRef, 1, reasons[rng.Next(reasons.Length)], rng.NextDouble() < 0.4 ? "Did not fit as expected." : null)],
                 rng.NextDouble() < 0.7 ? "refund" : "store_credit", rng.NextDouble() < 0.5 ? "drop_off" : "pickup");
-            if (await CreateReturn.CreateAsync(db, policies, merchants, request, false, null, actor, null, clock, ct) is CreateReturn.Outcome.Created created)
+            if (await CreateReturn.CreateAsync(db, returnServices, request, false, null, actor, null, clock, ct) is CreateReturn.Outcome.Created created)
                 made.Add(created.Return);
         }
         // A few returns further along the lifecycle, so lists and filters have something to show.

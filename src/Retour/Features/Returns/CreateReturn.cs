@@ -44,15 +44,14 @@ public static class CreateReturn
             .WithDescription("Answers 201 with the RMA, status, refund estimate and the decision with its explanation.");
 
     public static async Task<IResult> Handle(
-        CreateReturnRequest request, HttpContext http, RetourDb db, PolicyBook policies, MerchantDirectory merchants,
-        IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
+        CreateReturnRequest request, HttpContext http, RetourDb db, ReturnServices services, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.OrderNumber))
             return Problems.Validation("order_number", "The order number is required.");
         var exceptions = request.AllowExceptions == true;
         if (exceptions && !http.User.HasClaim(RetourClaims.Scope, Scopes.ReturnsOverride))
             return Problems.Result(403, "forbidden", "Missing scope", $"allow_exceptions needs the '{Scopes.ReturnsOverride}' scope.");
-        var outcome = await CreateAsync(db, policies, merchants, request, exceptions, http.Request.Headers.AcceptLanguage,
+        var outcome = await CreateAsync(db, services, request, exceptions, http.Request.Headers.AcceptLanguage,
             Actor.From(http.User), idem, clock, ct);
         return outcome switch
         {
@@ -76,7 +75,7 @@ public static class CreateReturn
 
     /// <summary>The use case without HTTP: the API and the demo seeder both create returns through it.</summary>
     public static async Task<Outcome> CreateAsync(
-        RetourDb db, PolicyBook policies, MerchantDirectory merchants, CreateReturnRequest request, bool exceptions,
+        RetourDb db, ReturnServices services, CreateReturnRequest request, bool exceptions,
         string? acceptLanguage, Actor actor, IdempotencyScope? idem, TimeProvider clock, CancellationToken ct)
     {
         var subReason = request.Lines?.Select((l, i) => (l, i)).FirstOrDefault(x => x.l?.SubReason is { Length: > 64 });
@@ -85,7 +84,7 @@ public static class CreateReturn
         for (var attempt = 1; attempt <= Attempts; attempt++)
         {
             var now = clock.GetUtcNow();
-            var (state, stored) = await ReturnableOrder.LoadAsync(db, policies, merchants, request.OrderNumber!.Trim(), idem?.Key, ct);
+            var (state, stored) = await ReturnableOrder.LoadAsync(db, services, request.OrderNumber!.Trim(), idem?.Key, ct);
             if (stored is not null) return new Outcome.Replay(stored);
             if (state is null) return new Outcome.OrderMissing();
 
@@ -110,7 +109,7 @@ public static class CreateReturn
                 : null;
             try
             {
-                var written = await ReturnWriter.StoreAsync(db,
+                var written = await services.Writer.StoreAsync(db,
                     new NewReturn(ret, state.Order.Id, state.Order.Version, state.Order.ReturnCount,
                         state.Order.Lines.ToDictionary(l => l.Id, l => l.ReturnedQuantity),
                         [createdAudit, decidedAudit], [requested, decided!], response), ct);

@@ -29,10 +29,10 @@ public static class GetReturnability
             .WithDescription("Messages are in the language of ?lang=, else Accept-Language, else the customer's, else the merchant's default.");
 
     public static async Task<Results<Ok<ReturnabilityDto>, ProblemHttpResult>> Handle(
-        string number, HttpRequest request, RetourDb db, PolicyBook policies, MerchantDirectory merchants, Texts texts,
+        string number, HttpRequest request, RetourDb db, ReturnServices services, Texts texts,
         TimeProvider clock, CancellationToken ct, string? lang = null)
     {
-        var (state, _) = await ReturnableOrder.LoadAsync(db, policies, merchants, number, null, ct);
+        var (state, _) = await ReturnableOrder.LoadAsync(db, services, number, null, ct);
         if (state is null) return Problems.NotFound($"There is no order '{number}'.");
         var locale = Texts.Choose(lang, request.Headers.AcceptLanguage, state.Order.CustomerLocale, state.Merchant.DefaultLocale);
         var verdicts = state.Judge(clock.GetUtcNow());

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
@@ -10,7 +11,6 @@ using Retour.Infrastructure.Outbox;
 
 namespace Retour.Features.Returns;
 
-/// <summary>A new return with everything written with it: its audit events, its outbox messages and the idempotent response.</summary>
 /// <summary>
 /// A new return with everything written with it: its audit events, its outbox messages and the idempotent response, and the
 /// order's version, return count and per-line held units as the request read them.
@@ -23,17 +23,95 @@ public enum WriteOutcome { Stored, OrderChanged }
 
 /// <summary>
 /// Stores a new return only if the order's version is still the one its quantities were judged on.
-/// On PostgreSQL it is one statement — the version check and every insert chained as data-modifying CTEs — so it is
-/// atomic without a transaction round trip; on SQLite, EF writes it in a transaction with the version as concurrency token.
-/// A unique violation (the same Idempotency-Key committed first, or an RMA collision) is thrown as DbUpdateException.
+/// On PostgreSQL, returns arriving together are written together (group commit, docs/decisions/0011): a few writer loops
+/// each take what has queued and store it with one statement whose data-modifying CTEs bump every order that is still at
+/// its version and insert those returns with their lines, audit events, outbox messages and idempotent responses. Each
+/// return's outcome is its own; a batch that fails as a whole is written again one return at a time. On SQLite, EF writes
+/// the same rows in a transaction, with the version as concurrency token. A unique violation (the same Idempotency-Key
+/// committed first, or an RMA collision) surfaces as DbUpdateException.
 /// </summary>
-public static class ReturnWriter
+public sealed class ReturnWriter(PostgresSource postgres, OutboxSignal signal, ILogger<ReturnWriter> log) : IAsyncDisposable
 {
-    public static async Task<WriteOutcome> StoreAsync(RetourDb db, NewReturn n, CancellationToken ct)
+    private const int MaxBatch = 64;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Lock _gate = new();
+    private NpgsqlDataSource? _source;
+    private Task[] _workers = [];
+
+    private sealed record Pending(NewReturn Item, TaskCompletionSource<WriteOutcome> Done);
+
+    public async Task<WriteOutcome> StoreAsync(RetourDb db, NewReturn n, CancellationToken ct)
     {
-        var outcome = db.IsPostgres ? await StorePostgresAsync(db, n, ct) : await StoreWithEfAsync(db, n, ct);
-        if (outcome == WriteOutcome.Stored) db.NotifyOutbox();
-        return outcome;
+        if (!db.IsPostgres)
+        {
+            var outcome = await StoreWithEfAsync(db, n, ct);
+            if (outcome == WriteOutcome.Stored) signal.Notify();
+            return outcome;
+        }
+        EnsureWorkers();
+        var pending = new Pending(n, new TaskCompletionSource<WriteOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(pending, ct);
+        return await pending.Done.Task;
+    }
+
+    private void EnsureWorkers()
+    {
+        if (_workers.Length > 0) return;
+        lock (_gate)
+        {
+            if (_workers.Length > 0) return;
+            _source = postgres.Source;
+            _workers = [.. Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(WorkAsync))];
+        }
+    }
+
+    private async Task WorkAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
+            if (batch.Count == 0) continue;
+            try
+            {
+                var stored = await WriteAsync(batch.Select(p => p.Item).ToList());
+                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(stored.Contains(i) ? WriteOutcome.Stored : WriteOutcome.OrderChanged);
+                if (stored.Count > 0) signal.Notify();
+            }
+            catch (Exception e) when (batch.Count > 1)
+            {
+                log.LogDebug(e, "A batch of {Count} returns failed as a whole; writing them one by one", batch.Count);
+                foreach (var p in batch) await WriteAloneAsync(p);
+            }
+            catch (Exception e)
+            {
+                batch[0].Done.TrySetException(AsDbUpdate(e));
+            }
+        }
+    }
+
+    private async Task WriteAloneAsync(Pending p)
+    {
+        try
+        {
+            var stored = await WriteAsync([p.Item]);
+            p.Done.TrySetResult(stored.Count == 1 ? WriteOutcome.Stored : WriteOutcome.OrderChanged);
+            if (stored.Count == 1) signal.Notify();
+        }
+        catch (Exception e)
+        {
+            p.Done.TrySetException(AsDbUpdate(e));
+        }
+    }
+
+    private static Exception AsDbUpdate(Exception e) =>
+        e is PostgresException pg && pg.SqlState == PostgresErrorCodes.UniqueViolation ? new DbUpdateException(pg.MessageText, pg) : e;
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_workers);
     }
 
     private static async Task<WriteOutcome> StoreWithEfAsync(RetourDb db, NewReturn n, CancellationToken ct)
@@ -62,153 +140,147 @@ public static class ReturnWriter
         }
         catch (DbUpdateConcurrencyException)
         {
-            db.ChangeTracker.Clear();
             return WriteOutcome.OrderChanged;
         }
         finally
         {
-            if (db.ChangeTracker.Entries().Any()) db.ChangeTracker.Clear();
+            db.ChangeTracker.Clear();
         }
     }
 
-    private const string Insert = """
-        WITH bump AS (
-            UPDATE orders SET version = version + 1, return_count = return_count + 1
-            WHERE merchant_id = @m AND id = @order AND version = @version RETURNING id
+    // Rows of every table carry idx, the position of their return in the batch; bump returns the idx of every return whose
+    // order was still at the version it was judged on, and only those are inserted.
+    private const string Sql = """
+        WITH r AS (
+            SELECT * FROM unnest(@r_idx, @r_merchant, @r_order, @r_version, @r_id, @r_rma, @r_number, @r_email, @r_status, @r_resolution,
+                                 @r_method, @r_policy_id, @r_policy_version, @r_currency, @r_total, @r_estimate, @r_outcome, @r_decision,
+                                 @r_flags, @r_locale, @r_created_by, @r_at)
+                AS t(idx, merchant_id, order_id, version, id, rma, number, email, status, resolution, method, policy_id, policy_version,
+                     currency, total, estimate, outcome, decision, flags, locale, created_by, at)
+        ), bump AS (
+            UPDATE orders o SET version = o.version + 1, return_count = o.return_count + 1
+            FROM r WHERE o.merchant_id = r.merchant_id AND o.id = r.order_id AND o.version = r.version
+            RETURNING r.idx
         ), held AS (
-            UPDATE order_lines ol SET returned_quantity = ol.returned_quantity + x.quantity
-            FROM bump, unnest(@h_line, @h_quantity) AS x(line_id, quantity)
-            WHERE ol.id = x.line_id AND ol.order_id = bump.id AND ol.merchant_id = @m
+            UPDATE order_lines ol SET returned_quantity = ol.returned_quantity + h.quantity
+            FROM unnest(@h_idx, @h_line, @h_quantity) AS h(idx, line_id, quantity) JOIN bump b ON b.idx = h.idx JOIN r ON r.idx = h.idx
+            WHERE ol.id = h.line_id AND ol.order_id = r.order_id AND ol.merchant_id = r.merchant_id
         ), ret AS (
             INSERT INTO returns (id, merchant_id, rma, order_id, order_number, customer_email, status, resolution, method,
                 policy_version_id, policy_version, currency, estimate_total, estimate_json, decision_outcome, decision_json,
                 flags, locale, created_by, created_at, updated_at, status_changed_at)
-            SELECT @id, @m, @rma, bump.id, @number, @email, @status, @resolution, @method, @policy_id, @policy_version, @currency,
-                @total, @estimate, @outcome, @decision, @flags, @locale, @created_by, @created_at, @updated_at, @status_changed_at
-            FROM bump
-            RETURNING id
+            SELECT r.id, r.merchant_id, r.rma, r.order_id, r.number, r.email, r.status, r.resolution, r.method, r.policy_id,
+                r.policy_version, r.currency, r.total, r.estimate, r.outcome, r.decision, r.flags, r.locale, r.created_by, r.at, r.at, r.at
+            FROM r JOIN bump b ON b.idx = r.idx
         ), lines AS (
             INSERT INTO return_lines (id, merchant_id, return_id, order_line_id, order_line_ref, sku, title, category, quantity, reason, sub_reason, comment)
-            SELECT l.id, @m, ret.id, l.order_line_id, l.ref, l.sku, l.title, l.category, l.quantity, l.reason, l.sub_reason, l.comment
-            FROM ret, unnest(@l_id, @l_order_line, @l_ref, @l_sku, @l_title, @l_category, @l_quantity, @l_reason, @l_sub_reason, @l_comment)
-                AS l(id, order_line_id, ref, sku, title, category, quantity, reason, sub_reason, comment)
+            SELECT l.id, r.merchant_id, r.id, l.order_line_id, l.ref, l.sku, l.title, l.category, l.quantity, l.reason, l.sub_reason, l.comment
+            FROM unnest(@l_idx, @l_id, @l_order_line, @l_ref, @l_sku, @l_title, @l_category, @l_quantity, @l_reason, @l_sub_reason, @l_comment)
+                AS l(idx, id, order_line_id, ref, sku, title, category, quantity, reason, sub_reason, comment)
+            JOIN bump b ON b.idx = l.idx JOIN r ON r.idx = l.idx
         ), audit AS (
             INSERT INTO audit_events (id, merchant_id, entity_type, entity_id, action, from_state, to_state, actor_type, actor_id, actor_name, reason, data_json, occurred_at)
-            SELECT a.id, @m, 'return', ret.id, a.action, a.from_state, a.to_state, a.actor_type, a.actor_id, a.actor_name, a.reason, a.data, a.at
-            FROM ret, unnest(@a_id, @a_action, @a_from, @a_to, @a_actor_type, @a_actor_id, @a_actor_name, @a_reason, @a_data, @a_at)
-                AS a(id, action, from_state, to_state, actor_type, actor_id, actor_name, reason, data, at)
+            SELECT a.id, r.merchant_id, 'return', r.id, a.action, a.from_state, a.to_state, a.actor_type, a.actor_id, a.actor_name, a.reason, a.data, a.at
+            FROM unnest(@a_idx, @a_id, @a_action, @a_from, @a_to, @a_actor_type, @a_actor_id, @a_actor_name, @a_reason, @a_data, @a_at)
+                AS a(idx, id, action, from_state, to_state, actor_type, actor_id, actor_name, reason, data, at)
+            JOIN bump b ON b.idx = a.idx JOIN r ON r.idx = a.idx
         ), outbox AS (
             INSERT INTO outbox_messages (id, merchant_id, type, payload, created_at, available_at, attempts)
-            SELECT o.id, @m, o.type, o.payload, o.at, o.at, 0
-            FROM ret, unnest(@o_id, @o_type, @o_payload, @o_at) AS o(id, type, payload, at)
-        )
-        """;
-
-    private const string Remember = """
-        , idem AS (
+            SELECT o.id, r.merchant_id, o.type, o.payload, o.at, o.at, 0
+            FROM unnest(@o_idx, @o_id, @o_type, @o_payload, @o_at) AS o(idx, id, type, payload, at)
+            JOIN bump b ON b.idx = o.idx JOIN r ON r.idx = o.idx
+        ), idem AS (
             INSERT INTO idempotency_records (merchant_id, key, request_hash, status_code, response_body, location, created_at)
-            SELECT @m, @k, @k_hash, @k_status, @k_body, @k_location, @created_at FROM ret
+            SELECT r.merchant_id, k.key, k.hash, k.status, k.body, k.location, r.at
+            FROM unnest(@k_idx, @k_key, @k_hash, @k_status, @k_body, @k_location) AS k(idx, key, hash, status, body, location)
+            JOIN bump b ON b.idx = k.idx JOIN r ON r.idx = k.idx
         )
+        SELECT idx FROM bump
         """;
 
-    private const string Count = "SELECT count(*) FROM ret";
-    private static readonly string WithResponse = Insert + Remember + Count;
-    private static readonly string WithoutResponse = Insert + Count;
-
-    private static async Task<WriteOutcome> StorePostgresAsync(RetourDb db, NewReturn n, CancellationToken ct)
+    /// <summary>Writes the items in one statement and returns the positions of those stored.</summary>
+    private async Task<HashSet<int>> WriteAsync(IReadOnlyList<NewReturn> items)
     {
-        var r = n.Return;
-        var conn = (NpgsqlConnection)db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            await using var cmd = new NpgsqlCommand(n.Response is null ? WithoutResponse : WithResponse, conn);
-            var p = cmd.Parameters;
-            p.Add(new NpgsqlParameter<Guid>("m", r.MerchantId));
-            p.Add(new NpgsqlParameter<Guid>("order", n.OrderId));
-            p.Add(new NpgsqlParameter<int>("version", n.OrderVersion));
-            p.Add(new NpgsqlParameter<Guid>("id", r.Id));
-            p.Add(new NpgsqlParameter<string>("rma", r.Rma));
-            p.Add(new NpgsqlParameter<string>("number", r.OrderNumber));
-            p.Add(Text("email", r.CustomerEmail));
-            p.Add(new NpgsqlParameter<string>("status", Codes.Of(r.Status)));
-            p.Add(new NpgsqlParameter<string>("resolution", Codes.Of(r.Resolution)));
-            p.Add(new NpgsqlParameter<string>("method", Codes.Of(r.Method)));
-            p.Add(new NpgsqlParameter<Guid>("policy_id", r.PolicyVersionId));
-            p.Add(new NpgsqlParameter<int>("policy_version", r.PolicyVersion));
-            p.Add(new NpgsqlParameter<string>("currency", r.Currency));
-            p.Add(new NpgsqlParameter<decimal>("total", r.EstimateTotal));
-            p.Add(new NpgsqlParameter<string>("estimate", r.EstimateJson));
-            p.Add(new NpgsqlParameter<string>("outcome", Codes.Of(r.DecisionOutcome)));
-            p.Add(new NpgsqlParameter<string>("decision", r.DecisionJson));
-            p.Add(new NpgsqlParameter<string>("flags", r.Flags));
-            p.Add(Text("locale", r.Locale));
-            p.Add(new NpgsqlParameter<string>("created_by", r.CreatedBy));
-            p.Add(new NpgsqlParameter<DateTimeOffset>("created_at", r.CreatedAt));
-            p.Add(new NpgsqlParameter<DateTimeOffset>("updated_at", r.UpdatedAt));
-            p.Add(new NpgsqlParameter<DateTimeOffset>("status_changed_at", r.StatusChangedAt));
+        await using var cmd = _source!.CreateCommand(Sql);
+        var p = cmd.Parameters;
+        var rs = items.Select((n, i) => (i, n, r: n.Return)).ToList();
+        Add(p, "r_idx", rs.Select(x => x.i));
+        Add(p, "r_merchant", rs.Select(x => x.r.MerchantId));
+        Add(p, "r_order", rs.Select(x => x.n.OrderId));
+        Add(p, "r_version", rs.Select(x => x.n.OrderVersion));
+        Add(p, "r_id", rs.Select(x => x.r.Id));
+        Text(p, "r_rma", rs.Select(x => x.r.Rma));
+        Text(p, "r_number", rs.Select(x => x.r.OrderNumber));
+        Text(p, "r_email", rs.Select(x => x.r.CustomerEmail));
+        Text(p, "r_status", rs.Select(x => Codes.Of(x.r.Status)));
+        Text(p, "r_resolution", rs.Select(x => Codes.Of(x.r.Resolution)));
+        Text(p, "r_method", rs.Select(x => Codes.Of(x.r.Method)));
+        Add(p, "r_policy_id", rs.Select(x => x.r.PolicyVersionId));
+        Add(p, "r_policy_version", rs.Select(x => x.r.PolicyVersion));
+        Text(p, "r_currency", rs.Select(x => x.r.Currency));
+        Add(p, "r_total", rs.Select(x => x.r.EstimateTotal));
+        Text(p, "r_estimate", rs.Select(x => x.r.EstimateJson));
+        Text(p, "r_outcome", rs.Select(x => Codes.Of(x.r.DecisionOutcome)));
+        Text(p, "r_decision", rs.Select(x => x.r.DecisionJson));
+        Text(p, "r_flags", rs.Select(x => x.r.Flags));
+        Text(p, "r_locale", rs.Select(x => x.r.Locale));
+        Text(p, "r_created_by", rs.Select(x => x.r.CreatedBy));
+        Add(p, "r_at", rs.Select(x => x.r.CreatedAt));
 
-            var held = r.Lines.GroupBy(l => l.OrderLineId).Select(g => (Line: g.Key, Quantity: g.Sum(l => l.Quantity))).ToList();
-            p.Add(new NpgsqlParameter<Guid[]>("h_line", [.. held.Select(h => h.Line)]));
-            p.Add(new NpgsqlParameter<int[]>("h_quantity", [.. held.Select(h => h.Quantity)]));
+        var held = rs.SelectMany(x => x.r.Lines.GroupBy(l => l.OrderLineId).Select(g => (x.i, Line: g.Key, Quantity: g.Sum(l => l.Quantity)))).ToList();
+        Add(p, "h_idx", held.Select(h => h.i));
+        Add(p, "h_line", held.Select(h => h.Line));
+        Add(p, "h_quantity", held.Select(h => h.Quantity));
 
-            var lines = r.Lines;
-            p.Add(new NpgsqlParameter<Guid[]>("l_id", [.. lines.Select(l => l.Id)]));
-            p.Add(new NpgsqlParameter<Guid[]>("l_order_line", [.. lines.Select(l => l.OrderLineId)]));
-            p.Add(new NpgsqlParameter<string[]>("l_ref", [.. lines.Select(l => l.OrderLineRef)]));
-            p.Add(TextArray("l_sku", lines.Select(l => l.Sku)));
-            p.Add(new NpgsqlParameter<string[]>("l_title", [.. lines.Select(l => l.Title)]));
-            p.Add(new NpgsqlParameter<string[]>("l_category", [.. lines.Select(l => l.Category)]));
-            p.Add(new NpgsqlParameter<int[]>("l_quantity", [.. lines.Select(l => l.Quantity)]));
-            p.Add(new NpgsqlParameter<string[]>("l_reason", [.. lines.Select(l => Codes.Of(l.Reason))]));
-            p.Add(TextArray("l_sub_reason", lines.Select(l => l.SubReason)));
-            p.Add(TextArray("l_comment", lines.Select(l => l.Comment)));
+        var lines = rs.SelectMany(x => x.r.Lines.Select(l => (x.i, l))).ToList();
+        Add(p, "l_idx", lines.Select(x => x.i));
+        Add(p, "l_id", lines.Select(x => x.l.Id));
+        Add(p, "l_order_line", lines.Select(x => x.l.OrderLineId));
+        Text(p, "l_ref", lines.Select(x => x.l.OrderLineRef));
+        Text(p, "l_sku", lines.Select(x => x.l.Sku));
+        Text(p, "l_title", lines.Select(x => x.l.Title));
+        Text(p, "l_category", lines.Select(x => x.l.Category));
+        Add(p, "l_quantity", lines.Select(x => x.l.Quantity));
+        Text(p, "l_reason", lines.Select(x => Codes.Of(x.l.Reason)));
+        Text(p, "l_sub_reason", lines.Select(x => x.l.SubReason));
+        Text(p, "l_comment", lines.Select(x => x.l.Comment));
 
-            var a = n.Audit;
-            p.Add(new NpgsqlParameter<Guid[]>("a_id", [.. a.Select(x => x.Id)]));
-            p.Add(new NpgsqlParameter<string[]>("a_action", [.. a.Select(x => x.Action)]));
-            p.Add(TextArray("a_from", a.Select(x => x.FromState)));
-            p.Add(TextArray("a_to", a.Select(x => x.ToState)));
-            p.Add(new NpgsqlParameter<string[]>("a_actor_type", [.. a.Select(x => x.ActorType)]));
-            p.Add(TextArray("a_actor_id", a.Select(x => x.ActorId)));
-            p.Add(TextArray("a_actor_name", a.Select(x => x.ActorName)));
-            p.Add(TextArray("a_reason", a.Select(x => x.Reason)));
-            p.Add(TextArray("a_data", a.Select(x => x.DataJson)));
-            p.Add(new NpgsqlParameter<DateTimeOffset[]>("a_at", [.. a.Select(x => x.OccurredAt)]));
+        var audit = rs.SelectMany(x => x.n.Audit.Select(a => (x.i, a))).ToList();
+        Add(p, "a_idx", audit.Select(x => x.i));
+        Add(p, "a_id", audit.Select(x => x.a.Id));
+        Text(p, "a_action", audit.Select(x => x.a.Action));
+        Text(p, "a_from", audit.Select(x => x.a.FromState));
+        Text(p, "a_to", audit.Select(x => x.a.ToState));
+        Text(p, "a_actor_type", audit.Select(x => x.a.ActorType));
+        Text(p, "a_actor_id", audit.Select(x => x.a.ActorId));
+        Text(p, "a_actor_name", audit.Select(x => x.a.ActorName));
+        Text(p, "a_reason", audit.Select(x => x.a.Reason));
+        Text(p, "a_data", audit.Select(x => x.a.DataJson));
+        Add(p, "a_at", audit.Select(x => x.a.OccurredAt));
 
-            var o = n.Outbox;
-            p.Add(new NpgsqlParameter<Guid[]>("o_id", [.. o.Select(x => x.Id)]));
-            p.Add(new NpgsqlParameter<string[]>("o_type", [.. o.Select(x => x.Type)]));
-            p.Add(new NpgsqlParameter<string[]>("o_payload", [.. o.Select(x => x.Payload)]));
-            p.Add(new NpgsqlParameter<DateTimeOffset[]>("o_at", [.. o.Select(x => x.CreatedAt)]));
+        var outbox = rs.SelectMany(x => x.n.Outbox.Select(o => (x.i, o))).ToList();
+        Add(p, "o_idx", outbox.Select(x => x.i));
+        Add(p, "o_id", outbox.Select(x => x.o.Id));
+        Text(p, "o_type", outbox.Select(x => x.o.Type));
+        Text(p, "o_payload", outbox.Select(x => x.o.Payload));
+        Add(p, "o_at", outbox.Select(x => x.o.CreatedAt));
 
-            if (n.Response is { } k)
-            {
-                p.Add(new NpgsqlParameter<string>("k", k.Key));
-                p.Add(new NpgsqlParameter<string>("k_hash", k.RequestHash));
-                p.Add(new NpgsqlParameter<int>("k_status", k.StatusCode));
-                p.Add(new NpgsqlParameter<string>("k_body", k.ResponseBody));
-                p.Add(Text("k_location", k.Location));
-            }
-            try
-            {
-                var stored = (long)(await cmd.ExecuteScalarAsync(ct))!;
-                return stored == 1 ? WriteOutcome.Stored : WriteOutcome.OrderChanged;
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                throw new DbUpdateException(e.MessageText, e);
-            }
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        var keys = rs.Where(x => x.n.Response is not null).Select(x => (x.i, k: x.n.Response!)).ToList();
+        Add(p, "k_idx", keys.Select(x => x.i));
+        Text(p, "k_key", keys.Select(x => x.k.Key));
+        Text(p, "k_hash", keys.Select(x => x.k.RequestHash));
+        Add(p, "k_status", keys.Select(x => x.k.StatusCode));
+        Text(p, "k_body", keys.Select(x => x.k.ResponseBody));
+        Text(p, "k_location", keys.Select(x => x.k.Location));
+
+        var stored = new HashSet<int>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) stored.Add(reader.GetInt32(0));
+        return stored;
     }
 
-    private static NpgsqlParameter Text(string name, string? value) =>
-        new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+    private static void Add<T>(NpgsqlParameterCollection p, string name, IEnumerable<T> values) => p.Add(new NpgsqlParameter<T[]>(name, [.. values]));
 
-    private static NpgsqlParameter TextArray(string name, IEnumerable<string?> values) =>
-        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() };
+    private static void Text(NpgsqlParameterCollection p, string name, IEnumerable<string?> values) =>
+        p.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() });
 }

@@ -20,6 +20,9 @@ public sealed record LoadedOrder(
 /// <summary>A stored first response to an Idempotency-Key, found in the same round trip as the order.</summary>
 public sealed record StoredResponse(string RequestHash, int StatusCode, string Body, string? Location);
 
+/// <summary>The singletons the return use cases share: the hot-path connection source, the policy cache, the merchant cache, the writer.</summary>
+public sealed record ReturnServices(PostgresSource Postgres, PolicyBook Policies, MerchantDirectory Merchants, ReturnWriter Writer);
+
 /// <summary>An order with what is already in returns, the policy that judges it, the merchant's time zone and the shopper's history.</summary>
 public sealed record ReturnableOrder(LoadedOrder Order, OrderFacts Facts, EffectivePolicy Policy, MerchantInfo Merchant, CustomerHistory History)
 {
@@ -38,16 +41,19 @@ public sealed record ReturnableOrder(LoadedOrder Order, OrderFacts Facts, Effect
     /// so it is hand-written SQL rather than LINQ (see docs/decisions/0009). Every statement filters by merchant.
     /// </summary>
     public static async Task<(ReturnableOrder? Order, StoredResponse? Stored)> LoadAsync(
-        RetourDb db, PolicyBook policies, MerchantDirectory merchants, string number, string? idempotencyKey, CancellationToken ct)
+        RetourDb db, ReturnServices services, string number, string? idempotencyKey, CancellationToken ct)
     {
+        var (postgres, policies, merchants, _) = services;
         var merchantId = db.Tenant.MerchantId;
         var v = new SqlValues(db.IsPostgres);
-        var conn = db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(ct);
+        // PostgreSQL: a pooled connection of our own, so the request never initialises EF. SQLite: the context's connection.
+        await using var own = db.IsPostgres ? await postgres.Source.OpenConnectionAsync(ct) : null;
+        var conn = own ?? db.Database.GetDbConnection();
+        if (own is null) await db.Database.OpenConnectionAsync(ct);
         try
         {
             await using var cmd = conn.CreateCommand();
-            cmd.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            if (own is null) cmd.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
             // Three statements, one round trip, each a plain index lookup: quantities in returns are counters on the
             // lines and the shopper's history reads orders.return_count, so no plan depends on fresh statistics.
             cmd.CommandText = (idempotencyKey is null ? "" : IdempotencySql) + $"""
@@ -110,7 +116,7 @@ public sealed record ReturnableOrder(LoadedOrder Order, OrderFacts Facts, Effect
         }
         finally
         {
-            await db.Database.CloseConnectionAsync();
+            if (own is null) await db.Database.CloseConnectionAsync();
         }
     }
 

@@ -2,6 +2,9 @@ namespace Retour.Features.Returns;
 
 public static class ReturnsFeature
 {
+    public static IServiceCollection AddReturns(this IServiceCollection s) =>
+        s.AddSingleton<ReturnWriter>().AddSingleton<ReturnServices>();
+
     public static void MapReturns(this WebApplication app, RouteGroupBuilder api)
     {
         GetReturnability.Map(api);

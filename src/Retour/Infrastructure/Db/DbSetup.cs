@@ -15,6 +15,7 @@ public static class DbSetup
         services.AddSingleton(sp => RetourSettings.From(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<Migrator>();
+        services.AddSingleton<PostgresSource>();
         services.AddScoped<TenantContext>();
         services.AddDbContext<RetourDb>((sp, o) => UseProvider(o, sp.GetRequiredService<RetourSettings>()),
             optionsLifetime: ServiceLifetime.Singleton);

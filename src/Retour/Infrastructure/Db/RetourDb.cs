@@ -16,7 +16,7 @@ namespace Retour.Infrastructure.Db;
 /// One model on SQLite and PostgreSQL. Tenant-owned rows are filtered by <see cref="TenantContext"/> on every read
 /// and checked on every write, so a merchant's unit of work cannot touch another merchant's rows.
 /// </summary>
-public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext tenant, OutboxSignal signal) : DbContext(options)
+public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext tenant, OutboxSignal signal, RetourSettings settings) : DbContext(options)
 {
     public DbSet<Merchant> Merchants => Set<Merchant>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
@@ -43,7 +43,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     {
         // SQLite has no time type; EF stores DateTimeOffset as text that neither sorts nor compares in SQL.
         // Microseconds since the Unix epoch sort, compare and keep PostgreSQL's precision.
-        if (Database.IsSqlite()) b.Properties<DateTimeOffset>().HaveConversion<UnixMicrosConverter>();
+        if (!IsPostgres) b.Properties<DateTimeOffset>().HaveConversion<UnixMicrosConverter>();
     }
 
     protected override void OnModelCreating(ModelBuilder mb)
@@ -154,5 +154,6 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         return publishes;
     }
 
-    public bool IsPostgres => Database.IsNpgsql();
+    /// <summary>From the settings, not from EF: asking EF for its provider initialises the whole context.</summary>
+    public bool IsPostgres => settings.Provider == DbProvider.Postgres;
 }
