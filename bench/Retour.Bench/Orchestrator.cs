@@ -116,6 +116,15 @@ public static class Orchestrator
 
         using var client = Client(o.Concurrency, url, key);
         await SeedOrdersAsync(client, o.Orders);
+        if (provider == "postgres")
+        {
+            // A database in service has statistics; a freshly seeded one has none until autovacuum's next pass.
+            // Measure the state Retour runs in, not the first minute of a brand-new database.
+            await using var conn = new NpgsqlConnection(db);
+            await conn.OpenAsync();
+            await using var analyze = new NpgsqlCommand("ANALYZE", conn);
+            await analyze.ExecuteNonQueryAsync();
+        }
 
         return await ReturnsLoadAsync(o, client);
     }
