@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 using Retour.Infrastructure.Db;
@@ -18,53 +17,24 @@ public sealed record LoadedOrderRow(
 /// trip (the read side of ADR 11): four statements answer for every order in the batch, each row tagged with its
 /// request's position. Every statement filters by each request's own merchant.
 /// </summary>
-public sealed class OrderReader(PostgresSource postgres, ILogger<OrderReader> log) : IAsyncDisposable
+public sealed class OrderReader : IAsyncDisposable
 {
-    private const int MaxBatch = 64;
     public const int MaxHistory = Core.Policies.PolicyValidator.MaxHistoryOrders;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
-    private readonly Lock _gate = new();
-    private Task[] _workers = [];
+    private readonly PostgresSource _postgres;
+    private readonly BatchQueue<Request, OrderRead> _queue;
 
-    private sealed record Pending(Guid MerchantId, string Number, string? Key, TaskCompletionSource<OrderRead> Done);
-
-    public async Task<OrderRead> ReadAsync(Guid merchantId, string number, string? idempotencyKey, CancellationToken ct)
+    public OrderReader(PostgresSource postgres, ILogger<OrderReader> log)
     {
-        EnsureWorkers();
-        var p = new Pending(merchantId, number, idempotencyKey, new TaskCompletionSource<OrderRead>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await _queue.Writer.WriteAsync(p, ct);
-        return await p.Done.Task.WaitAsync(ct);
+        _postgres = postgres;
+        _queue = new BatchQueue<Request, OrderRead>(ReadBatchAsync, log);
     }
 
-    private void EnsureWorkers()
-    {
-        if (_workers.Length > 0) return;
-        lock (_gate)
-        {
-            if (_workers.Length == 0) _workers = [.. Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(WorkAsync))];
-        }
-    }
+    private sealed record Request(Guid MerchantId, string Number, string? Key);
 
-    private async Task WorkAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
-            if (batch.Count == 0) continue;
-            try
-            {
-                var results = await ReadBatchAsync(batch);
-                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "Reading {Count} orders failed", batch.Count);
-                foreach (var p in batch) p.Done.TrySetException(e);
-            }
-        }
-    }
+    public Task<OrderRead> ReadAsync(Guid merchantId, string number, string? idempotencyKey, CancellationToken ct) =>
+        _queue.SubmitAsync(new Request(merchantId, number, idempotencyKey), ct);
+
+    public ValueTask DisposeAsync() => _queue.DisposeAsync();
 
     // The orders statement runs before the lines statement, and the lines statement reports the order version it saw: the
     // caller treats a difference as "changed meanwhile" and reads again, so quantities and their guard are from one moment.
@@ -96,9 +66,9 @@ public sealed class OrderReader(PostgresSource postgres, ILogger<OrderReader> lo
 
     private static readonly string Statement = Sql.Replace("{MaxHistory}", MaxHistory.ToString());
 
-    private async Task<OrderRead[]> ReadBatchAsync(List<Pending> batch)
+    private async Task<IReadOnlyList<OrderRead>> ReadBatchAsync(IReadOnlyList<Request> batch)
     {
-        await using var cmd = postgres.Source.CreateCommand(Statement);
+        await using var cmd = _postgres.Source.CreateCommand(Statement);
         cmd.Parameters.Add(new NpgsqlParameter<int[]>("idx", [.. Enumerable.Range(0, batch.Count)]));
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("m", [.. batch.Select(p => p.MerchantId)]));
         cmd.Parameters.Add(new NpgsqlParameter<string[]>("n", [.. batch.Select(p => p.Number)]));
@@ -134,10 +104,4 @@ public sealed class OrderReader(PostgresSource postgres, ILogger<OrderReader> lo
     }
 
     private static DateTimeOffset? Time(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
-
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await Task.WhenAll(_workers);
-    }
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
@@ -30,89 +29,29 @@ public enum WriteOutcome { Stored, OrderChanged }
 /// the same rows in a transaction, with the version as concurrency token. A unique violation (the same Idempotency-Key
 /// committed first, or an RMA collision) surfaces as DbUpdateException.
 /// </summary>
-public sealed class ReturnWriter(PostgresSource postgres, OutboxSignal signal, ILogger<ReturnWriter> log) : IAsyncDisposable
+public sealed class ReturnWriter : IAsyncDisposable
 {
-    private const int MaxBatch = 64;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
-    private readonly Lock _gate = new();
-    private NpgsqlDataSource? _source;
-    private Task[] _workers = [];
+    private readonly PostgresSource _postgres;
+    private readonly OutboxSignal _signal;
+    private readonly BatchQueue<NewReturn, WriteOutcome> _queue;
 
-    private sealed record Pending(NewReturn Item, TaskCompletionSource<WriteOutcome> Done);
+    public ReturnWriter(PostgresSource postgres, OutboxSignal signal, ILogger<ReturnWriter> log)
+    {
+        _postgres = postgres;
+        _signal = signal;
+        _queue = new BatchQueue<NewReturn, WriteOutcome>(WriteAsync, log,
+            afterBatch: results => { if (results.Contains(WriteOutcome.Stored)) _signal.Notify(); });
+    }
 
     public async Task<WriteOutcome> StoreAsync(RetourDb db, NewReturn n, CancellationToken ct)
     {
-        if (!db.IsPostgres)
-        {
-            var outcome = await StoreWithEfAsync(db, n, ct);
-            if (outcome == WriteOutcome.Stored) signal.Notify();
-            return outcome;
-        }
-        EnsureWorkers();
-        var pending = new Pending(n, new TaskCompletionSource<WriteOutcome>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await _queue.Writer.WriteAsync(pending, ct);
-        return await pending.Done.Task;
+        if (db.IsPostgres) return await _queue.SubmitAsync(n, ct);
+        var outcome = await StoreWithEfAsync(db, n, ct);
+        if (outcome == WriteOutcome.Stored) _signal.Notify();
+        return outcome;
     }
 
-    private void EnsureWorkers()
-    {
-        if (_workers.Length > 0) return;
-        lock (_gate)
-        {
-            if (_workers.Length > 0) return;
-            _source = postgres.Source;
-            _workers = [.. Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(WorkAsync))];
-        }
-    }
-
-    private async Task WorkAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
-            if (batch.Count == 0) continue;
-            try
-            {
-                var stored = await WriteAsync(batch.Select(p => p.Item).ToList());
-                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(stored.Contains(i) ? WriteOutcome.Stored : WriteOutcome.OrderChanged);
-                if (stored.Count > 0) signal.Notify();
-            }
-            catch (Exception e) when (batch.Count > 1)
-            {
-                log.LogDebug(e, "A batch of {Count} returns failed as a whole; writing them one by one", batch.Count);
-                foreach (var p in batch) await WriteAloneAsync(p);
-            }
-            catch (Exception e)
-            {
-                batch[0].Done.TrySetException(AsDbUpdate(e));
-            }
-        }
-    }
-
-    private async Task WriteAloneAsync(Pending p)
-    {
-        try
-        {
-            var stored = await WriteAsync([p.Item]);
-            p.Done.TrySetResult(stored.Count == 1 ? WriteOutcome.Stored : WriteOutcome.OrderChanged);
-            if (stored.Count == 1) signal.Notify();
-        }
-        catch (Exception e)
-        {
-            p.Done.TrySetException(AsDbUpdate(e));
-        }
-    }
-
-    private static Exception AsDbUpdate(Exception e) =>
-        e is PostgresException pg && pg.SqlState == PostgresErrorCodes.UniqueViolation ? new DbUpdateException(pg.MessageText, pg) : e;
-
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await Task.WhenAll(_workers);
-    }
+    public ValueTask DisposeAsync() => _queue.DisposeAsync();
 
     private static async Task<WriteOutcome> StoreWithEfAsync(RetourDb db, NewReturn n, CancellationToken ct)
     {
@@ -198,10 +137,10 @@ public sealed class ReturnWriter(PostgresSource postgres, OutboxSignal signal, I
         SELECT idx FROM bump
         """;
 
-    /// <summary>Writes the items in one statement and returns the positions of those stored.</summary>
-    private async Task<HashSet<int>> WriteAsync(IReadOnlyList<NewReturn> items)
+    /// <summary>Writes the items in one statement; each is stored, or its order had moved on.</summary>
+    private async Task<IReadOnlyList<WriteOutcome>> WriteAsync(IReadOnlyList<NewReturn> items)
     {
-        await using var cmd = _source!.CreateCommand(Sql);
+        await using var cmd = _postgres.Source.CreateCommand(Sql);
         var p = cmd.Parameters;
         var rs = items.Select((n, i) => (i, n, r: n.Return)).ToList();
         Add(p, "r_idx", rs.Select(x => x.i));
@@ -274,9 +213,16 @@ public sealed class ReturnWriter(PostgresSource postgres, OutboxSignal signal, I
         Text(p, "k_location", keys.Select(x => x.k.Location));
 
         var stored = new HashSet<int>();
-        await using var reader = await cmd.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) stored.Add(reader.GetInt32(0));
-        return stored;
+        try
+        {
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) stored.Add(reader.GetInt32(0));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new DbUpdateException(e.MessageText, e);
+        }
+        return [.. items.Select((_, i) => stored.Contains(i) ? WriteOutcome.Stored : WriteOutcome.OrderChanged)];
     }
 
     private static void Add<T>(NpgsqlParameterCollection p, string name, IEnumerable<T> values) => p.Add(new NpgsqlParameter<T[]>(name, [.. values]));
