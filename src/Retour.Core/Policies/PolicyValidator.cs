@@ -19,6 +19,7 @@ public static class PolicyValidator
         if (p.Categories.Any(kv => kv.Value is null)) Fail("categories", "A category rule cannot be null; leave the category out instead.");
         if (p.NonReturnableCategories.Any(x => x is null)) Fail("non_returnable_categories", "A category cannot be null.");
         if (p.Conditions.Any(x => x is null)) Fail("conditions", "A condition cannot be null.");
+        if (p.SubReasons.Any(kv => kv.Value is null || kv.Value.Any(x => x is null))) Fail("sub_reasons", "Sub-reason lists and their codes cannot be null.");
         if (errors.Count > 0) return errors;
 
         CheckWindow("window_days", p.WindowDays);
@@ -60,6 +61,17 @@ public static class PolicyValidator
             if (!MonthDay.TryParse(s.PlacedFrom, out _)) Fail($"{path}.placed_from", "Use MM-DD, for example 11-15.");
             if (!MonthDay.TryParse(s.PlacedTo, out _)) Fail($"{path}.placed_to", "Use MM-DD, for example 12-24.");
             if (!MonthDay.TryParse(s.ReturnableUntil, out _)) Fail($"{path}.returnable_until", "Use MM-DD, for example 01-31.");
+        }
+        foreach (var (reason, subs) in p.SubReasons)
+        {
+            var path = $"sub_reasons.{reason}";
+            if (!Codes.TryParse<ReasonCode>(reason, out _))
+                Fail(path, $"'{reason}' is not a reason code. Use one of: {string.Join(", ", Codes.All<ReasonCode>())}.");
+            if (subs.Count > 20) Fail(path, "At most 20 sub-reasons per reason.");
+            for (var i = 0; i < subs.Count; i++)
+                if (!System.Text.RegularExpressions.Regex.IsMatch(subs[i], "^[a-z][a-z0-9_]{0,63}$"))
+                    Fail($"{path}[{i}]", "Sub-reason codes are lower-case letters, digits and underscores, at most 64 characters, for example too_tight.");
+            if (subs.Distinct().Count() != subs.Count) Fail(path, "A sub-reason appears twice.");
         }
         var a2 = p.AutoApproval;
         if (a2.MaxTotal is { } max) CheckMoney("auto_approval.max_total", max);

@@ -64,10 +64,17 @@ public sealed record ReturnPolicy
     public AutoApprovalRules AutoApproval { get; init; } = new();
     /// <summary>Conditions the item must meet, shown to shoppers and checked at inspection (e.g. unused, tags_attached).</summary>
     public IReadOnlyList<string> Conditions { get; init; } = ["unused", "tags_attached"];
+    /// <summary>
+    /// Finer reasons the shopper may pick under a reason, by reason code, for example too_small → [too_short, too_tight].
+    /// Codes are lower-case with underscores; the portal shows each in the shopper's language (texts "subreason.{code}").
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> SubReasons { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
     /// <summary>When the store never reports delivery, count the window from fulfilment plus these days. Null: wait for delivery.</summary>
     public int? AssumeDeliveredAfterDays { get; init; }
 
     public CategoryRule? RuleFor(string category) => Categories.GetValueOrDefault(category);
+
+    public IReadOnlyList<string> SubReasonsFor(ReasonCode reason) => SubReasons.GetValueOrDefault(Codes.Of(reason)) ?? [];
 
     public static ReturnPolicy Default { get; } = new()
     {

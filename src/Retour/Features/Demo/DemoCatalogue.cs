@@ -60,6 +60,13 @@ public static class DemoCatalogue
         ProductWindows = new Dictionary<string, int> { ["PARKA"] = 60 },
         SeasonalExtensions = [new SeasonalExtension("holiday", "11-15", "12-24", "01-31")],
         NonReturnableCategories = ["beauty", "gift_cards"],
+        SubReasons = new Dictionary<string, IReadOnlyList<string>>
+        {
+            ["too_small"] = ["too_short", "too_tight"],
+            ["too_large"] = ["too_long", "too_loose"],
+            ["defective"] = ["does_not_work", "broken_part", "stopped_working"],
+            ["quality"] = ["material", "colour_differs"],
+        },
         Resolutions = [Resolution.Refund, Resolution.StoreCredit, Resolution.Exchange],
         Methods = [ReturnMethod.Pickup, ReturnMethod.DropOff, ReturnMethod.InStore, ReturnMethod.Keep],
         ReturnShippingFee = 4.95m,

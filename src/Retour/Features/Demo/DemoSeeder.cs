@@ -1,7 +1,9 @@
 using Bogus;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Returns;
+using Retour.Core.Addresses;
 using Retour.Features.Carriers;
+using Retour.Features.Warehouses;
 using Retour.Features.Catalog;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
@@ -41,6 +43,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         if (merchant is not null)
         {
             db.Tenant.Set(merchant.Id);
+            if (!await db.Warehouses.AnyAsync(ct)) SeedWarehouse(db, now); // demo data from before the portal (schema 1)
             await FixKeysAsync(db, merchant, apiKey, now, ct);
             return new DemoKeys(apiKey, merchant.ShopifySecret!, false);
         }
@@ -52,6 +55,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         merchant.BrandColor = "#0f5c4d";
         SeedCatalogue(db, now);
         SeedCarriers(db, now);
+        SeedWarehouse(db, now);
         await db.SaveChangesAsync(ct);
         await SeedOrdersAsync(db, now, ct);
         await SeedReturnsAsync(scope.ServiceProvider, db, now, ct);
@@ -101,6 +105,16 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         db.Carriers.Add(new Carrier { Code = "hermes", Name = "Hermes", Services = "drop_off,box_free", Countries = "DE,AT", TransitDays = 3, CreatedAt = now });
     }
 
+    private static void SeedWarehouse(RetourDb db, DateTimeOffset now) =>
+        db.Warehouses.Add(new Warehouse
+        {
+            Code = "ber1", Name = "Demo Outfitters Returns", IsDefault = true, CreatedAt = now,
+            AddressJson = Json.Serialize(new PostalAddress("Demo Outfitters Returns", "Lagerstraße 12", "Tor 3", "Berlin", null, "12057", "DE", "+49 30 1234567")),
+        });
+
+    // Bogus draws British postcodes from letter patterns, and some do not exist (the portal checks them); these are real.
+    private static readonly string[] BritishPostcodes = ["EC1Y 8SY", "SW1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "LS1 4AP", "G2 1DY", "EH1 1YZ", "BS1 4DJ"];
+
     private static async Task SeedOrdersAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
     {
         var rng = new Random(42);
@@ -111,7 +125,10 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             var first = f.Name.FirstName();
             var last = f.Name.LastName();
             return (Email: $"shopper{i + 1}@example.com", Name: $"{first} {last}", market.Locale, market.Country,
-                Street: f.Address.StreetAddress(), City: f.Address.City(), Postal: f.Address.ZipCode());
+                Street: f.Address.StreetAddress(), City: f.Address.City(),
+                Postal: market.Country switch { "GB" => BritishPostcodes[i % BritishPostcodes.Length], "AE" => null, _ => f.Address.ZipCode() },
+                // Spain and Korea write the province on the envelope; the portal asks for it there.
+                Region: market.Country is "ES" or "KR" ? f.Address.State() : null);
         }).ToList();
         var products = DemoCatalogue.Products;
         for (var n = 0; n < OrderCount; n++)
@@ -132,7 +149,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             }).DistinctBy(l => l.Sku).Select((l, i) => l with { Id = $"L{i + 1}" }).ToList();
             var input = new OrderInput($"D{1001 + n}", placed, delivered, "EUR",
                 new CustomerInput(c.Email, c.Name, c.Locale),
-                new AddressInput(c.Name, c.Street, c.City, c.Postal, c.Country),
+                new AddressInput(c.Name, c.Street, c.City, c.Postal, c.Country, Region: c.Region),
                 lines, FulfilledAt: placed.AddDays(1), CancelledAt: n % 97 == 13 ? placed.AddHours(3) : null,
                 ShippingTotal: 4.90m, PaymentReference: $"pay_demo_{1001 + n}");
             var (data, errors) = OrderValidation.Validate(input, "api", now);

@@ -17,6 +17,8 @@ public static class ReadReturns
     {
         api.MapGet("/returns/{idOrRma}", GetOne).RequireScope(Scopes.ReturnsRead).WithName("GetReturn").WithTags("Returns")
             .WithSummary("A return, by id or RMA, with its audit timeline");
+        api.MapGet("/returns/{id:guid}/photos/{photoId:guid}", GetPhoto).RequireScope(Scopes.ReturnsRead).WithName("GetReturnPhoto").WithTags("Returns")
+            .WithSummary("A shopper's photo of a returned item (metadata removed at upload)");
         api.MapGet("/returns", List).RequireScope(Scopes.ReturnsRead).WithName("ListReturns").WithTags("Returns")
             .WithSummary("List returns")
             .WithDescription("Newest change first; with updated_since, oldest change first from that time, for syncing. status takes one or more codes, comma-separated. A cursor is valid with the same filters only.");
@@ -28,7 +30,18 @@ public static class ReadReturns
         if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
         var timeline = await db.AuditEvents.AsNoTracking().Where(e => e.EntityId == ret.Id)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
-        return TypedResults.Ok(ReturnDto.From(ret, timeline));
+        var photos = (await db.Photos.AsNoTracking().Where(p => p.ReturnId == ret.Id).OrderBy(p => p.Id)
+            .Select(p => new { p.Id, p.OrderLineRef }).ToListAsync(ct)).ToLookup(p => p.OrderLineRef, p => p.Id);
+        return TypedResults.Ok(ReturnDto.From(ret, timeline, photos));
+    }
+
+    public static async Task<IResult> GetPhoto(Guid id, Guid photoId, RetourDb db, HttpContext http, CancellationToken ct)
+    {
+        var photo = await db.Photos.AsNoTracking().FirstOrDefaultAsync(p => p.Id == photoId && p.ReturnId == id, ct);
+        if (photo is null) return Problems.NotFound("There is no such photo on this return.");
+        http.Response.Headers.CacheControl = "private, max-age=86400, immutable";
+        http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
+        return Results.File(photo.Data, photo.ContentType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{photo.Sha256}\""));
     }
 
     public static async Task<Return?> FindAsync(IQueryable<Return> returns, string idOrRma, CancellationToken ct)

@@ -32,6 +32,14 @@ public sealed class Return : ITenantOwned
     /// <summary>Comma-separated risk flags, such as high_return_rate.</summary>
     public string Flags { get; set; } = "";
     public string? Locale { get; init; }
+    /// <summary>The carrier the shopper chose or was given (pickup, drop-off); null for in-store and keep-it.</summary>
+    public string? CarrierCode { get; init; }
+    /// <summary>Drop-off without a box or a printed label: the counter scans a QR code and packs the item.</summary>
+    public bool BoxFree { get; init; }
+    /// <summary>The day the carrier comes, for pickups.</summary>
+    public DateOnly? PickupDate { get; init; }
+    /// <summary>Where the parcel comes from (a <see cref="Retour.Core.Addresses.PostalAddress"/> as JSON): the pickup address, or the order's.</summary>
+    public string? FromAddressJson { get; init; }
     public required string CreatedBy { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; private set; }
@@ -86,6 +94,9 @@ public sealed class Return : ITenantOwned
             b.Property(x => x.EstimateTotal).HasPrecision(18, 4);
             b.Property(x => x.Flags).HasMaxLength(500);
             b.Property(x => x.Locale).HasMaxLength(10);
+            b.Property(x => x.CarrierCode).HasMaxLength(32);
+            b.Property(x => x.BoxFree).HasDefaultValue(false);
+            b.Property(x => x.FromAddressJson).HasMaxLength(2000);
             b.Property(x => x.CreatedBy).HasMaxLength(200);
             b.HasIndex(x => new { x.MerchantId, x.UpdatedAt, x.Id });
             b.HasIndex(x => new { x.MerchantId, x.Status, x.UpdatedAt });
@@ -109,6 +120,8 @@ public sealed class ReturnLine : ITenantOwned
     public ReasonCode Reason { get; init; }
     public string? SubReason { get; init; }
     public string? Comment { get; init; }
+    /// <summary>For exchanges: the variant the shopper wants instead.</summary>
+    public string? ExchangeSku { get; init; }
 
     internal sealed class Config : IEntityTypeConfiguration<ReturnLine>
     {
@@ -124,6 +137,7 @@ public sealed class ReturnLine : ITenantOwned
             b.Property(x => x.Reason).HasMaxLength(32).HasConversion(CodeConverter<ReasonCode>.Instance);
             b.Property(x => x.SubReason).HasMaxLength(64);
             b.Property(x => x.Comment).HasMaxLength(ReturnRequest.MaxCommentLength);
+            b.Property(x => x.ExchangeSku).HasMaxLength(100);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Retour.Core.Addresses;
 using Retour.Core.Money;
 using Retour.Core.Policies;
 using Retour.Core.Returns;
@@ -6,7 +7,8 @@ using Retour.Infrastructure.Http;
 
 namespace Retour.Features.Returns;
 
-public sealed record ReturnLineDto(Guid Id, string OrderLineId, string? Sku, string Title, string Category, int Quantity, ReasonCode Reason, string? Comment);
+public sealed record ReturnLineDto(Guid Id, string OrderLineId, string? Sku, string Title, string Category, int Quantity, ReasonCode Reason, string? Comment,
+    string? SubReason, string? ExchangeSku, IReadOnlyList<string> Photos);
 
 public sealed record RefundLineDto(string OrderLineId, int Quantity, string Items, string Tax, string RestockingFee);
 
@@ -31,18 +33,21 @@ public sealed record ReturnDto(
     Guid Id, string Rma, string OrderNumber, ReturnStatus Status, Resolution Resolution, ReturnMethod Method,
     string? CustomerEmail, string Currency, IReadOnlyList<ReturnLineDto> Lines, RefundEstimateDto RefundEstimate,
     DecisionDto Decision, IReadOnlyList<string> Flags, int PolicyVersion, IReadOnlyList<ReturnStatus> NextStatuses,
-    string? Locale, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineEventDto>? Timeline)
+    string? Locale, string? Carrier, bool BoxFree, DateOnly? PickupDate, PostalAddress? FromAddress,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineEventDto>? Timeline)
 {
-    public static ReturnDto From(Return r, IEnumerable<AuditEvent>? timeline = null) =>
-        From(r, Json.Deserialize<RefundBreakdown>(r.EstimateJson)!, Json.Deserialize<Decision>(r.DecisionJson)!, timeline);
+    public static ReturnDto From(Return r, IEnumerable<AuditEvent>? timeline = null, ILookup<string, Guid>? photos = null) =>
+        From(r, Json.Deserialize<RefundBreakdown>(r.EstimateJson)!, Json.Deserialize<Decision>(r.DecisionJson)!, timeline, photos);
 
-    public static ReturnDto From(Return r, RefundBreakdown estimate, Decision decision, IEnumerable<AuditEvent>? timeline)
+    public static ReturnDto From(Return r, RefundBreakdown estimate, Decision decision, IEnumerable<AuditEvent>? timeline, ILookup<string, Guid>? photos = null)
     {
         return new ReturnDto(
             r.Id, r.Rma, r.OrderNumber, r.Status, r.Resolution, r.Method, r.CustomerEmail, r.Currency,
-            [.. r.Lines.Select(l => new ReturnLineDto(l.Id, l.OrderLineRef, l.Sku, l.Title, l.Category, l.Quantity, l.Reason, l.Comment))],
+            [.. r.Lines.Select(l => new ReturnLineDto(l.Id, l.OrderLineRef, l.Sku, l.Title, l.Category, l.Quantity, l.Reason, l.Comment,
+                l.SubReason, l.ExchangeSku, photos is null ? [] : [.. photos[l.OrderLineRef].Select(p => $"/api/v1/returns/{r.Id}/photos/{p}")]))],
             RefundEstimateDto.From(estimate), new DecisionDto(decision.Outcome, decision.Explanation, decision.Rules),
             r.Flags.Length == 0 ? [] : r.Flags.Split(','), r.PolicyVersion, Lifecycle.NextStates(r.Status), r.Locale,
+            r.CarrierCode, r.BoxFree, r.PickupDate, r.FromAddressJson is null ? null : Json.Deserialize<PostalAddress>(r.FromAddressJson),
             r.CreatedAt, r.UpdatedAt,
             timeline?.Select(e => new TimelineEventDto(e.OccurredAt, e.Action, e.FromState, e.ToState, e.ActorType, e.ActorName, e.Reason)).ToList());
     }

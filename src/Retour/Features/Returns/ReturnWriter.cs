@@ -3,6 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Retour.Core.Returns;
 using Retour.Features.Orders;
+using Retour.Features.Portal;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Db;
 using Retour.Infrastructure.Http;
@@ -16,7 +17,7 @@ namespace Retour.Features.Returns;
 /// </summary>
 public sealed record NewReturn(
     Return Return, Guid OrderId, int OrderVersion, int OrderReturnCount, IReadOnlyDictionary<Guid, int> LinesHeld,
-    IReadOnlyList<AuditEvent> Audit, IReadOnlyList<OutboxMessage> Outbox, IdempotencyRecord? Response);
+    IReadOnlyList<AuditEvent> Audit, IReadOnlyList<OutboxMessage> Outbox, IdempotencyRecord? Response, Guid? PhotoSession = null);
 
 public enum WriteOutcome { Stored, OrderChanged }
 
@@ -72,6 +73,18 @@ public sealed class ReturnWriter : IAsyncDisposable
         db.AuditEvents.AddRange(n.Audit);
         db.OutboxMessages.AddRange(n.Outbox);
         if (n.Response is not null) db.IdempotencyRecords.Add(n.Response);
+        if (n.PhotoSession is { } session)
+        {
+            // Stubs: only the two link columns are written, the image bytes are never read.
+            var ids = await db.Photos.Where(ph => ph.SessionId == session).Select(ph => ph.Id).ToListAsync(ct);
+            foreach (var id in ids)
+            {
+                var photo = new Photo { Id = id, MerchantId = n.Return.MerchantId, SessionId = session, OrderLineRef = "", ContentType = "", Sha256 = "", Data = [] };
+                db.Photos.Attach(photo);
+                photo.SessionId = null;
+                photo.ReturnId = n.Return.Id;
+            }
+        }
         try
         {
             await db.SaveChangesAsync(ct);
@@ -93,9 +106,9 @@ public sealed class ReturnWriter : IAsyncDisposable
         WITH r AS (
             SELECT * FROM unnest(@r_idx, @r_merchant, @r_order, @r_version, @r_id, @r_rma, @r_number, @r_email, @r_status, @r_resolution,
                                  @r_method, @r_policy_id, @r_policy_version, @r_currency, @r_total, @r_estimate, @r_outcome, @r_decision,
-                                 @r_flags, @r_locale, @r_created_by, @r_at)
+                                 @r_flags, @r_locale, @r_created_by, @r_at, @r_carrier, @r_box_free, @r_pickup, @r_from, @r_photos)
                 AS t(idx, merchant_id, order_id, version, id, rma, number, email, status, resolution, method, policy_id, policy_version,
-                     currency, total, estimate, outcome, decision, flags, locale, created_by, at)
+                     currency, total, estimate, outcome, decision, flags, locale, created_by, at, carrier, box_free, pickup, from_address, photo_session)
         ), bump AS (
             UPDATE orders o SET version = o.version + 1, return_count = o.return_count + 1
             FROM r WHERE o.merchant_id = r.merchant_id AND o.id = r.order_id AND o.version = r.version
@@ -107,15 +120,20 @@ public sealed class ReturnWriter : IAsyncDisposable
         ), ret AS (
             INSERT INTO returns (id, merchant_id, rma, order_id, order_number, customer_email, status, resolution, method,
                 policy_version_id, policy_version, currency, estimate_total, estimate_json, decision_outcome, decision_json,
-                flags, locale, created_by, created_at, updated_at, status_changed_at)
+                flags, locale, created_by, created_at, updated_at, status_changed_at, carrier_code, box_free, pickup_date, from_address_json)
             SELECT r.id, r.merchant_id, r.rma, r.order_id, r.number, r.email, r.status, r.resolution, r.method, r.policy_id,
-                r.policy_version, r.currency, r.total, r.estimate, r.outcome, r.decision, r.flags, r.locale, r.created_by, r.at, r.at, r.at
+                r.policy_version, r.currency, r.total, r.estimate, r.outcome, r.decision, r.flags, r.locale, r.created_by, r.at, r.at, r.at,
+                r.carrier, r.box_free, r.pickup, r.from_address
             FROM r JOIN bump b ON b.idx = r.idx
+        ), photo_link AS (
+            UPDATE photos ph SET return_id = r.id, session_id = NULL
+            FROM r JOIN bump b ON b.idx = r.idx
+            WHERE r.photo_session IS NOT NULL AND ph.session_id = r.photo_session AND ph.merchant_id = r.merchant_id
         ), lines AS (
-            INSERT INTO return_lines (id, merchant_id, return_id, order_line_id, order_line_ref, sku, title, category, quantity, reason, sub_reason, comment)
-            SELECT l.id, r.merchant_id, r.id, l.order_line_id, l.ref, l.sku, l.title, l.category, l.quantity, l.reason, l.sub_reason, l.comment
-            FROM unnest(@l_idx, @l_id, @l_order_line, @l_ref, @l_sku, @l_title, @l_category, @l_quantity, @l_reason, @l_sub_reason, @l_comment)
-                AS l(idx, id, order_line_id, ref, sku, title, category, quantity, reason, sub_reason, comment)
+            INSERT INTO return_lines (id, merchant_id, return_id, order_line_id, order_line_ref, sku, title, category, quantity, reason, sub_reason, comment, exchange_sku)
+            SELECT l.id, r.merchant_id, r.id, l.order_line_id, l.ref, l.sku, l.title, l.category, l.quantity, l.reason, l.sub_reason, l.comment, l.exchange_sku
+            FROM unnest(@l_idx, @l_id, @l_order_line, @l_ref, @l_sku, @l_title, @l_category, @l_quantity, @l_reason, @l_sub_reason, @l_comment, @l_exchange)
+                AS l(idx, id, order_line_id, ref, sku, title, category, quantity, reason, sub_reason, comment, exchange_sku)
             JOIN bump b ON b.idx = l.idx JOIN r ON r.idx = l.idx
         ), audit AS (
             INSERT INTO audit_events (id, merchant_id, entity_type, entity_id, action, from_state, to_state, actor_type, actor_id, actor_name, reason, data_json, occurred_at)
@@ -165,6 +183,11 @@ public sealed class ReturnWriter : IAsyncDisposable
         Text(p, "r_locale", rs.Select(x => x.r.Locale));
         Text(p, "r_created_by", rs.Select(x => x.r.CreatedBy));
         Add(p, "r_at", rs.Select(x => x.r.CreatedAt));
+        Text(p, "r_carrier", rs.Select(x => x.r.CarrierCode));
+        Add(p, "r_box_free", rs.Select(x => x.r.BoxFree));
+        p.Add(new NpgsqlParameter("r_pickup", NpgsqlDbType.Array | NpgsqlDbType.Date) { Value = rs.Select(x => (object?)x.r.PickupDate ?? DBNull.Value).ToArray() });
+        Text(p, "r_from", rs.Select(x => x.r.FromAddressJson));
+        p.Add(new NpgsqlParameter("r_photos", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = rs.Select(x => (object?)x.n.PhotoSession ?? DBNull.Value).ToArray() });
 
         var held = rs.SelectMany(x => x.r.Lines.GroupBy(l => l.OrderLineId).Select(g => (x.i, Line: g.Key, Quantity: g.Sum(l => l.Quantity)))).ToList();
         Add(p, "h_idx", held.Select(h => h.i));
@@ -183,6 +206,7 @@ public sealed class ReturnWriter : IAsyncDisposable
         Text(p, "l_reason", lines.Select(x => Codes.Of(x.l.Reason)));
         Text(p, "l_sub_reason", lines.Select(x => x.l.SubReason));
         Text(p, "l_comment", lines.Select(x => x.l.Comment));
+        Text(p, "l_exchange", lines.Select(x => x.l.ExchangeSku));
 
         var audit = rs.SelectMany(x => x.n.Audit.Select(a => (x.i, a))).ToList();
         Add(p, "a_idx", audit.Select(x => x.i));

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Retour.Core.Policies;
+using Retour.Features.Carriers;
 using Retour.Features.Policies;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Db;
@@ -21,7 +22,7 @@ public sealed record LoadedOrder(
 public sealed record StoredResponse(string RequestHash, int StatusCode, string Body, string? Location);
 
 /// <summary>The singletons the return use cases share: the order reader, the policy cache, the merchant cache and the writer.</summary>
-public sealed record ReturnServices(OrderReader Reader, PolicyBook Policies, MerchantDirectory Merchants, ReturnWriter Writer);
+public sealed record ReturnServices(OrderReader Reader, PolicyBook Policies, MerchantDirectory Merchants, ReturnWriter Writer, LogisticsDirectory Logistics);
 
 /// <summary>An order with what is already in returns, the policy that judges it, the merchant's time zone and the shopper's history.</summary>
 public sealed record ReturnableOrder(LoadedOrder Order, OrderFacts Facts, EffectivePolicy Policy, MerchantInfo Merchant, CustomerHistory History)

@@ -3,7 +3,7 @@ namespace Retour.Features.Returns;
 public static class ReturnsFeature
 {
     public static IServiceCollection AddReturns(this IServiceCollection s) =>
-        s.AddSingleton<ReturnWriter>().AddSingleton<OrderReader>().AddSingleton<ReturnServices>();
+        s.AddSingleton<ReturnWriter>().AddSingleton<Retour.Features.Carriers.LogisticsDirectory>().AddSingleton<OrderReader>().AddSingleton<ReturnServices>();
 
     public static void MapReturns(this WebApplication app, RouteGroupBuilder api)
     {

@@ -4,11 +4,14 @@ using Retour.Features.Carriers;
 using Retour.Features.Catalog;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
+using Retour.Features.Portal;
+using Retour.Features.Warehouses;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Http;
 using Retour.Infrastructure.Outbox;
+using Retour.Infrastructure.Security;
 
 namespace Retour.Infrastructure.Db;
 
@@ -33,6 +36,11 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<OutboxDelivery> OutboxDeliveries => Set<OutboxDelivery>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<WebhookReceipt> WebhookReceipts => Set<WebhookReceipt>();
+    public DbSet<Warehouse> Warehouses => Set<Warehouse>();
+    public DbSet<PortalSession> PortalSessions => Set<PortalSession>();
+    public DbSet<Photo> Photos => Set<Photo>();
+    public DbSet<LookupFailure> LookupFailures => Set<LookupFailure>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public TenantContext Tenant => tenant;
 
@@ -63,6 +71,11 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new OutboxDelivery.Config());
         mb.ApplyConfiguration(new IdempotencyRecord.Config());
         mb.ApplyConfiguration(new WebhookReceipt.Config());
+        mb.ApplyConfiguration(new Warehouse.Config());
+        mb.ApplyConfiguration(new PortalSession.Config());
+        mb.ApplyConfiguration(new Photo.Config());
+        mb.ApplyConfiguration(new LookupFailure.Config());
+        mb.ApplyConfiguration(new DataProtectionKey.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -76,6 +89,9 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<AuditEvent>(mb);
         TenantFilter<IdempotencyRecord>(mb);
         TenantFilter<WebhookReceipt>(mb);
+        TenantFilter<Warehouse>(mb);
+        TenantFilter<PortalSession>(mb);
+        TenantFilter<Photo>(mb);
 
         SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
         {
@@ -94,6 +110,11 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(OutboxDelivery)] = "outbox_deliveries",
             [typeof(IdempotencyRecord)] = "idempotency_records",
             [typeof(WebhookReceipt)] = "webhook_receipts",
+            [typeof(Warehouse)] = "warehouses",
+            [typeof(PortalSession)] = "portal_sessions",
+            [typeof(Photo)] = "photos",
+            [typeof(LookupFailure)] = "lookup_failures",
+            [typeof(DataProtectionKey)] = "data_protection_keys",
         });
     }
 
