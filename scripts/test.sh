@@ -7,6 +7,9 @@ source scripts/lib.sh
 
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
 
+# Fonts for the return labels (Latin and Cyrillic, Arabic, Korean) and poppler-utils for reading the PDFs back.
+apt_install fonts-noto-core fonts-nanum fonts-dejavu-core poppler-utils
+
 PG_DIR=$(mktemp -d /tmp/retour-pg.XXXXXX)
 trap 'pg_stop "$PG_DIR"' EXIT
 log "Starting a throwaway PostgreSQL"

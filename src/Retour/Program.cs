@@ -4,6 +4,7 @@ using Retour.Features.Catalog;
 using Retour.Features.Demo;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
+using Retour.Features.Portal;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure;
@@ -22,7 +23,8 @@ builder.Services
     .AddTenancy()
     .AddPolicies()
     .AddReturns()
-    .AddDemo();
+    .AddDemo()
+    .AddPortal();
 
 var app = builder.Build();
 app.UseRetourPipeline();
@@ -33,6 +35,7 @@ app.MapReturns(api);
 app.MapPolicies(api);
 app.MapCatalog(api);
 app.MapCarriers(api);
+app.MapPortal();
 app.MapHostEndpoints();
 
 await app.RunAsync();

@@ -45,7 +45,8 @@ public static class HostSetup
             return Task.CompletedTask;
         }));
         s.AddHealthChecks().AddCheck<DbHealthCheck>("database");
-        s.AddHostedService<StartupTasks>();
+        // First of all hosted services: the schema must exist before anything (Data Protection's key ring included) reads it.
+        s.Insert(0, ServiceDescriptor.Singleton<IHostedService, StartupTasks>());
         s.AddHostedService<OutboxRelayHost>();
         s.AddHostedService<Housekeeping>();
         s.AddSingleton<OutboxRelay>();

@@ -34,6 +34,7 @@ public sealed class StartupTasks(
         if (keys is not null)
         {
             Console.WriteLine($"  Demo merchant:       demo{(keys.Created ? " (seeded now)" : "")}   public policy: {url}/r/demo/policy");
+            Console.WriteLine($"  Returns portal:      {url}/r/demo   (try order D1200 with its email, shown by GET /api/v1/orders/D1200)");
             Console.WriteLine($"  Demo API key:        {keys.ApiKey}");
             Console.WriteLine($"  Shopify secret:      {keys.ShopifySecret}   (shop domain {DemoSeeder.ShopDomain})");
             Console.WriteLine($"  Try:                 curl -H \"Authorization: Bearer {keys.ApiKey}\" {url}/api/v1/orders/D1200/returnability");
@@ -52,7 +53,10 @@ public sealed class OutboxRelayHost(OutboxRelay relay, RetourSettings settings) 
         settings.RunOutboxRelay ? relay.RunAsync(stop) : Task.CompletedTask;
 }
 
-/// <summary>Hourly: forget idempotency keys after 24 h and delivered outbox messages after 7 days.</summary>
+/// <summary>
+/// Hourly: forget idempotency keys after 24 h, delivered outbox messages after 7 days, expired portal sessions (and the
+/// photos of sessions that never became a return), and lookup failures older than the lookup window.
+/// </summary>
 public sealed class Housekeeping(IServiceScopeFactory scopes, TimeProvider clock, ILogger<Housekeeping> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
@@ -69,6 +73,11 @@ public sealed class Housekeeping(IServiceScopeFactory scopes, TimeProvider clock
                 var outboxBefore = now.AddDays(-7);
                 await db.IdempotencyRecords.IgnoreQueryFilters().Where(r => r.CreatedAt < keysBefore).ExecuteDeleteAsync(stop);
                 await db.OutboxMessages.Where(m => m.ProcessedAt != null && m.ProcessedAt < outboxBefore).ExecuteDeleteAsync(stop);
+                var expired = db.PortalSessions.IgnoreQueryFilters().Where(x => x.ExpiresAt < now).Select(x => (Guid?)x.Id);
+                await db.Photos.IgnoreQueryFilters().Where(p => p.ReturnId == null && expired.Contains(p.SessionId)).ExecuteDeleteAsync(stop);
+                await db.PortalSessions.IgnoreQueryFilters().Where(x => x.ExpiresAt < now).ExecuteDeleteAsync(stop);
+                var lookupsBefore = now - Features.Portal.Pages.LookupModel.Window;
+                await db.LookupFailures.Where(f => f.At < lookupsBefore).ExecuteDeleteAsync(stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             catch (Exception e) { log.LogWarning(e, "Housekeeping failed; trying again in an hour"); }

@@ -7,6 +7,5 @@ public static class PoliciesFeature
     public static void MapPolicies(this WebApplication app, RouteGroupBuilder api)
     {
         PolicyEndpoints.Map(api);
-        PublicPolicyPage.Map(app);
     }
 }
