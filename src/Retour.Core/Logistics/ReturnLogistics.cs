@@ -31,8 +31,7 @@ public static class ReturnLogistics
     /// <summary>Carriers that offer the method (and box-free, when asked) in the country, fastest first.</summary>
     public static IReadOnlyList<CarrierOption> CarriersFor(ReturnMethod method, string? country, IEnumerable<CarrierOption> all, bool boxFree = false) =>
         method is ReturnMethod.Pickup or ReturnMethod.DropOff
-            ? [.. all.Where(c => c.Offers(ServiceOf(method)) || (boxFree && method == ReturnMethod.DropOff && c.Offers("box_free")))
-                .Where(c => !boxFree || c.Offers("box_free"))
+            ? [.. all.Where(c => boxFree ? method == ReturnMethod.DropOff && c.Offers("box_free") : c.Offers(ServiceOf(method)))
                 .Where(c => c.Serves(country))
                 .OrderBy(c => c.TransitDays).ThenBy(c => c.Code, StringComparer.Ordinal)]
             : [];

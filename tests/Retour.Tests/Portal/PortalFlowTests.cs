@@ -11,10 +11,10 @@ public sealed class PortalFlowTests(RetourApp app) : IClassFixture<RetourApp>
     private static readonly byte[] TinyJpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, (byte)'J', (byte)'F', (byte)'I', (byte)'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
         0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x11, 0x22, 0xFF, 0xD9];
 
-    private async Task<(TestMerchant M, string Number)> ShopWithOrderAsync(string email = "ana@example.com")
+    private async Task<(TestMerchant M, string Number)> ShopWithOrderAsync(string email = "ana@example.com", string? number = null)
     {
         var m = await app.NewMerchantAsync();
-        var number = "P" + Random.Shared.Next(100000, 999999);
+        number ??= "P" + Random.Shared.Next(100000, 999999);
         (await m.Client.Post("/api/v1/orders", Orders.Order(number, DateTimeOffset.UtcNow.AddDays(-6), DateTimeOffset.UtcNow.AddDays(-3), email: email,
             lines: [Orders.Line("L1", "TEE-M", 20m, 2), Orders.Line("L2", "MUG", 12m, 1, category: "home"), Orders.Line("L3", "SALE", 9m, 1, finalSale: true)])))
             .Expect(HttpStatusCode.Created);
@@ -36,14 +36,20 @@ public sealed class PortalFlowTests(RetourApp app) : IClassFixture<RetourApp>
         return (res.StatusCode, await res.Content.ReadAsStringAsync(), res.Headers.Location?.ToString());
     }
 
-    private async Task<HttpClient> SignedInAsync(TestMerchant m, string number, string contact = "ana@example.com")
+    private async Task<HttpClient> SignedInAsync(TestMerchant m, string number, string contact = "ana@example.com") =>
+        (await SignInAsync(m, number, contact)).Client;
+
+    /// <summary>Signs in; also returns the session cookie as the server set it.</summary>
+    private async Task<(HttpClient Client, string Cookie)> SignInAsync(TestMerchant m, string number, string contact = "ana@example.com")
     {
         var c = app.Client(null);
         var page = await GetPage(c, $"/r/{m.Slug}");
-        var res = await PostForm(c, $"/r/{m.Slug}", Token(page.Html), ("order_number", number), ("contact", contact));
-        Assert.Equal(HttpStatusCode.Redirect, res.Status);
-        Assert.Equal($"/r/{m.Slug}/items", res.Location);
-        return c;
+        var res = await c.PostAsync($"/r/{m.Slug}", new FormUrlEncodedContent(
+            [new("__rt", Token(page.Html)), new("order_number", number), new("contact", contact)]));
+        Assert.Equal(HttpStatusCode.Redirect, res.StatusCode);
+        Assert.Equal($"/r/{m.Slug}/items", res.Headers.Location?.ToString());
+        var cookie = res.Headers.GetValues("Set-Cookie").Single(v => v.StartsWith("retour_portal=")).Split(';')[0];
+        return (c, cookie);
     }
 
     [Fact]
@@ -140,7 +146,6 @@ public sealed class PortalFlowTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.Equal(day, ret.Str("pickup_date"));
         Assert.Equal("10117", ret.Str("from_address.postal_code"));
         Assert.Equal("DE", ret.Str("from_address.country"));
-        Assert.Equal("portal", "portal");
         var photo = ret["lines"]![0]!["photos"]!.AsArray().Single()!.GetValue<string>();
         var bytes = await m.Client.GetByteArrayAsync(photo);
         Assert.Equal(TinyJpeg, bytes);
@@ -171,13 +176,22 @@ public sealed class PortalFlowTests(RetourApp app) : IClassFixture<RetourApp>
     public async Task Session_BelongsToOneShop_AndOneOrder()
     {
         var (a, numberA) = await ShopWithOrderAsync();
-        var (b, _) = await ShopWithOrderAsync();
-        var c = await SignedInAsync(a, numberA);
+        // Shop b has an order with the same number and email: the session must still not open it.
+        var (b, _) = await ShopWithOrderAsync(number: numberA);
+        var (c, cookie) = await SignInAsync(a, numberA);
         Assert.Equal(HttpStatusCode.OK, (await GetPage(c, $"/r/{a.Slug}/items")).Status);
-        // The cookie is scoped to /r/{a}; even sent to shop b by hand, it is refused there.
-        var other = await GetPage(c, $"/r/{b.Slug}/items");
-        Assert.Equal(HttpStatusCode.Redirect, other.Status);
-        Assert.StartsWith($"/r/{b.Slug}?expired=1", other.Location);
+        // The browser keeps the cookie to /r/{a}; sent by hand, it opens shop a's page and is refused by shop b.
+        var bare = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        async Task<HttpResponseMessage> WithCookie(string url)
+        {
+            var req = new HttpRequestMessage(HttpMethod.Get, url);
+            req.Headers.Add("Cookie", cookie);
+            return await bare.SendAsync(req);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await WithCookie($"/r/{a.Slug}/items")).StatusCode);
+        var other = await WithCookie($"/r/{b.Slug}/items");
+        Assert.Equal(HttpStatusCode.Redirect, other.StatusCode);
+        Assert.StartsWith($"/r/{b.Slug}?expired=1", other.Headers.Location?.ToString());
         Assert.Equal(HttpStatusCode.NotFound, (await GetPage(c, "/r/no-such-shop")).Status);
     }
 

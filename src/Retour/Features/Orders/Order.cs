@@ -46,6 +46,11 @@ public sealed class Order : ITenantOwned
     public DateTimeOffset UpdatedAt { get; set; }
     public List<OrderLine> Lines { get; init; } = [];
 
+    /// <summary>The shipping address as a postal address (name and phone fall back to the customer's), usable in queries.</summary>
+    public static readonly System.Linq.Expressions.Expression<Func<Order, Retour.Core.Addresses.PostalAddress>> ShippingAddress = o =>
+        new Retour.Core.Addresses.PostalAddress(o.ShipName ?? o.CustomerName, o.ShipLine1, o.ShipLine2, o.ShipCity, o.ShipRegion, o.ShipPostalCode,
+            o.ShipCountry, o.ShipPhone ?? o.CustomerPhone);
+
     internal sealed class Config : IEntityTypeConfiguration<Order>
     {
         public void Configure(EntityTypeBuilder<Order> b)

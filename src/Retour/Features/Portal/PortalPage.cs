@@ -88,14 +88,11 @@ public abstract class PortalPage : PageModel
 
     private void ChooseLocale()
     {
-        var allowed = Merchant.Locales.Count > 0 ? Merchant.Locales : Texts.Locales;
-        string? Allowed(string? l) => l is not null && allowed.Contains(l) ? l : null;
-        var asked = Allowed(Texts.Supported(Request.Query["lang"]));
+        var asked = Texts.Supported(Request.Query["lang"]) is { } l && Languages.Contains(l) ? l : null;
         if (asked is not null)
             Response.Cookies.Append(LangCookie, asked, new CookieOptions { Path = "/", MaxAge = TimeSpan.FromDays(365), SameSite = SameSiteMode.Lax, HttpOnly = true, Secure = Request.IsHttps });
-        var fromBrowser = Request.Headers.AcceptLanguage.ToString().Split(',')
-            .Select(p => p.Split(';')[0].Trim()).Select(Texts.Supported).FirstOrDefault(l => Allowed(l) is not null);
-        Locale = asked ?? Allowed(Texts.Supported(Request.Cookies[LangCookie])) ?? fromBrowser ?? Allowed(Merchant.DefaultLocale) ?? allowed[0];
+        // ?lang=, then the remembered choice, then Accept-Language (by quality), then the merchant's default.
+        Locale = Texts.Choose(asked ?? Request.Cookies[LangCookie], Request.Headers.AcceptLanguage, null, Merchant.DefaultLocale, Languages);
         Culture = CultureFor(Locale);
     }
 

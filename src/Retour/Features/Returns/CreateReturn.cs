@@ -194,7 +194,7 @@ public static class CreateReturn
         var travels = quote.Method is ReturnMethod.Pickup or ReturnMethod.DropOff;
         if (request.Address is null && (travels && logistics.Carriers.Count > 0 || quote.Method == ReturnMethod.Pickup))
             orderAddress = await db.Orders.AsNoTracking().Where(o => o.Id == state.Order.Id)
-                .Select(o => new PostalAddress(o.ShipName ?? o.CustomerName, o.ShipLine1, o.ShipLine2, o.ShipCity, o.ShipRegion, o.ShipPostalCode, o.ShipCountry, o.ShipPhone))
+                .Select(Retour.Features.Orders.Order.ShippingAddress)
                 .FirstOrDefaultAsync(ct);
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, state.Merchant.Zone).DateTime);
         var (choice, logisticsErrors) = ReturnLogistics.Resolve(

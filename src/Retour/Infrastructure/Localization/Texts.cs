@@ -41,17 +41,22 @@ public sealed class Texts
 
     public static CultureInfo Culture(string locale) => CultureInfo.GetCultureInfo(locale);
 
-    /// <summary>Shopper's choice, then the browser's (Accept-Language), then the customer's, then the merchant's default.</summary>
-    public static string Choose(string? explicitLang, string? acceptLanguage, string? customerLocale, string merchantDefault)
+    /// <summary>
+    /// Shopper's choice, then the browser's (Accept-Language), then the customer's, then the merchant's default; when
+    /// <paramref name="offered"/> is given (the merchant's languages), only those count.
+    /// </summary>
+    public static string Choose(string? explicitLang, string? acceptLanguage, string? customerLocale, string merchantDefault,
+        IReadOnlyList<string>? offered = null)
     {
-        if (Supported(explicitLang) is { } e) return e;
+        string? Ok(string? tag) => Supported(tag) is { } l && (offered is null || offered.Contains(l)) ? l : null;
+        if (Ok(explicitLang) is { } e) return e;
         if (!string.IsNullOrWhiteSpace(acceptLanguage) &&
             StringWithQualityHeaderValue.TryParseList(acceptLanguage.Split(','), out var langs))
         {
             foreach (var l in langs.OrderByDescending(l => l.Quality ?? 1))
-                if (Supported(l.Value.Value) is { } a) return a;
+                if (Ok(l.Value.Value) is { } a) return a;
         }
-        return Supported(customerLocale) ?? Supported(merchantDefault) ?? Fallback;
+        return Ok(customerLocale) ?? Ok(merchantDefault) ?? (offered is { Count: > 0 } ? offered[0] : Fallback);
     }
 
     /// <summary>"de-AT" → "de"; unsupported → null.</summary>

@@ -56,7 +56,7 @@ public sealed class OptionsModel : PortalPage
         Methods = [.. Enum.GetValues<ReturnMethod>().Where(m => chosen.All(l => l.Verdict.Methods.Contains(m)))];
         Logistics = await HttpContext.RequestServices.GetRequiredService<LogisticsDirectory>().GetAsync(Merchant.Id, HttpContext.RequestAborted);
         Address = State.Address ?? await Db.Orders.AsNoTracking().Where(o => o.Id == _session.OrderId)
-            .Select(o => new PostalAddress(o.ShipName ?? o.CustomerName, o.ShipLine1, o.ShipLine2, o.ShipCity, o.ShipRegion, o.ShipPostalCode, o.ShipCountry, o.ShipPhone ?? o.CustomerPhone))
+            .Select(Retour.Features.Orders.Order.ShippingAddress)
             .FirstAsync(HttpContext.RequestAborted);
         if (Resolutions.Contains(Resolution.Exchange))
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 using Retour.Core.Policies;
 using Retour.Core.Returns;
 using Retour.Features.Carriers;
@@ -34,7 +35,7 @@ public sealed class ReviewModel : PortalPage
         if (State.Lines.Count == 0) return Redirect($"/r/{Slug}/items");
         if (_session.ReturnId is not null)
         {
-            var rma = Db.Returns.Where(r => r.Id == _session.ReturnId).Select(r => r.Rma).FirstOrDefault();
+            var rma = await Db.Returns.Where(r => r.Id == _session.ReturnId).Select(r => r.Rma).FirstOrDefaultAsync(HttpContext.RequestAborted);
             if (rma is not null) return Redirect(StatusUrl(rma));
         }
         if (State.Resolution is null || State.Method is null) return Redirect($"/r/{Slug}/options");
@@ -87,7 +88,7 @@ public sealed class ReviewModel : PortalPage
         if (rma is null)
         {
             // A second tab confirmed first, with other choices: show that return rather than an error.
-            var first = Db.IdempotencyRecords.Where(k => k.Key == idem.Key).Select(k => k.ResponseBody).FirstOrDefault();
+            var first = await Db.IdempotencyRecords.Where(k => k.Key == idem.Key).Select(k => k.ResponseBody).FirstOrDefaultAsync(HttpContext.RequestAborted);
             if (first is not null) return Redirect(StatusUrl(JsonDocument.Parse(first).RootElement.GetProperty("rma").GetString()!));
             FormError = outcome is CreateReturn.Outcome.Invalid ? T("portal.review.changed") : T("portal.review.busy");
             Response.StatusCode = outcome is CreateReturn.Outcome.Invalid ? 422 : 409;
