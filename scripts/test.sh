@@ -7,8 +7,9 @@ source scripts/lib.sh
 
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
 
-# Fonts for the return labels (Latin and Cyrillic, Arabic, Korean) and poppler-utils for reading the PDFs back.
-apt_install fonts-noto-core fonts-nanum fonts-dejavu-core poppler-utils
+# Fonts for the return labels and the portal (Latin and Cyrillic, Arabic, Korean), poppler-utils for reading PDFs back,
+# and Debian's Chromium, which the browser tests drive through Playwright (its own browser download is never used).
+apt_install fonts-noto-core fonts-nanum fonts-dejavu-core poppler-utils chromium
 
 PG_DIR=$(mktemp -d /tmp/retour-pg.XXXXXX)
 trap 'pg_stop "$PG_DIR"' EXIT
@@ -23,6 +24,8 @@ log "Tests on SQLite"
 RETOUR_TEST_DB=sqlite dotnet test tests/Retour.Tests -c Release --no-build -nologo || results=1
 log "Tests on PostgreSQL (port $PG_PORT)"
 RETOUR_TEST_DB=postgres RETOUR_TEST_PG="$PG_URL" dotnet test tests/Retour.Tests -c Release --no-build -nologo || results=1
+log "Browser tests: the shopper portal in Chromium, on PostgreSQL (screenshots in artifacts/screenshots/)"
+RETOUR_TEST_DB=postgres RETOUR_TEST_PG="$PG_URL" dotnet test tests/Retour.BrowserTests -c Release --no-build -nologo || results=1
 
-[ $results -eq 0 ] && log "All tests passed on SQLite and PostgreSQL" || log "Some tests failed"
+[ $results -eq 0 ] && log "All tests passed on SQLite and PostgreSQL, and in the browser" || log "Some tests failed"
 exit $results

@@ -131,6 +131,14 @@ public abstract class PortalPage : PageModel
     public DateOnly Today => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(Clock.GetUtcNow(), Merchant.Zone).DateTime);
 
     public string Reason(ReasonCode r) => T("reason." + Codes.Of(r));
+    /// <summary>A country's name in the shopper's language (a table in the texts; the native name for countries it lacks).</summary>
+    public string Country(string code)
+    {
+        if (TryT("country." + code.ToUpperInvariant()) is { } name) return name;
+        try { return new System.Globalization.RegionInfo(code).NativeName; }
+        catch (ArgumentException) { return code; }
+    }
+
     public string SubReason(string code) => TryT("subreason." + code) ?? code.Replace('_', ' ');
 
     /// <summary>The current URL in another language (query kept, lang replaced).</summary>

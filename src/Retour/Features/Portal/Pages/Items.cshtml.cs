@@ -19,6 +19,9 @@ namespace Retour.Features.Portal.Pages;
 public sealed class ItemsModel : PortalPage
 {
     public const int MaxPhotos = 5;
+
+    /// <summary>The photo size limit in the shopper's language ("10 MB", "10 МБ", …).</summary>
+    public string MaxSize => T("portal.photo.max_size", ("n", (Photos.MaxBytes / (1024 * 1024)).ToString(Culture)));
     public static readonly ReasonCode[] PhotoRequired = [ReasonCode.Defective, ReasonCode.Damaged];
 
     public override int Step => 2;
@@ -116,7 +119,7 @@ public sealed class ItemsModel : PortalPage
             {
                 var name = Path.GetFileName(file.FileName);
                 if (existing >= MaxPhotos) { Fail(key, T("portal.photo.too_many", ("max", MaxPhotos.ToString(Culture)))); break; }
-                if (file.Length > Photos.MaxBytes) { Fail(key, T("portal.photo.too_large", ("name", name), ("max", "10 MB"))); continue; }
+                if (file.Length > Photos.MaxBytes) { Fail(key, T("portal.photo.too_large", ("name", name), ("max", MaxSize))); continue; }
                 using var buffer = new MemoryStream((int)file.Length);
                 await file.CopyToAsync(buffer, ct);
                 if (Photos.Clean(buffer.ToArray()) is not { } clean) { Fail(key, T("portal.photo.not_image", ("name", name))); continue; }

@@ -16,7 +16,9 @@ public sealed class PolicyModel : PortalPage
         var current = await HttpContext.RequestServices.GetRequiredService<PolicyBook>().CurrentAsync(Db, HttpContext.RequestAborted);
         if (current is null) return NotFound();
         (Version, Policy) = (current.Value.Row, current.Value.Policy);
+        // Cacheable for a minute, but per language: the language comes from ?lang (in the URL), the cookie or Accept-Language.
         Response.Headers.CacheControl = "public, max-age=60";
+        Response.Headers.Vary = "Accept-Language, Cookie";
         return Page();
     }
 
