@@ -9,6 +9,11 @@ public sealed record BenchOptions
     public int DurationSeconds { get; init; } = 20;
     public int WarmupSeconds { get; init; } = 20;
     public int Orders { get; init; } = 20_000;
+    /// <summary>returns, portal or all.</summary>
+    public string Scenario { get; init; } = "all";
+    public int PortalConcurrency { get; init; } = 16;
+    public bool RunReturns => Scenario is "all" or "returns";
+    public bool RunPortal => Scenario is "all" or "portal";
     public string RetourDll { get; init; } = "";
     public string WorkDir { get; init; } = Path.Combine(Path.GetTempPath(), "retour-bench");
     // For --serve-limit
@@ -35,6 +40,8 @@ public sealed record BenchOptions
                 case "-t" or "--duration": o = o with { DurationSeconds = int.Parse(Next()) }; break;
                 case "--warmup": o = o with { WarmupSeconds = int.Parse(Next()) }; break;
                 case "--orders": o = o with { Orders = int.Parse(Next()) }; break;
+                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal") ? sc : throw new ArgumentException("--scenario is returns, portal or all") }; break;
+                case "--portal-c": o = o with { PortalConcurrency = int.Parse(Next()) }; break;
                 case "--retour": o = o with { RetourDll = Next() }; break;
                 case "--db": o = o with { Db = Next() }; break;
                 case "--urls": o = o with { Urls = Next() }; break;
@@ -42,9 +49,11 @@ public sealed record BenchOptions
                 case "--key": o = o with { AttachKey = Next() }; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [-c 32] [-t 20] [--warmup 5] [--orders 20000] [--retour path/to/retour.dll]
-                        Starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients for T seconds,
-                        then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
+                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|all] [-c 32] [--portal-c 16]
+                                     [-t 20] [--warmup 20] [--orders 20000] [--retour path/to/retour.dll]
+                        returns: starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients
+                                 for T seconds, then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
+                        portal:  starts Retour with the demo shop, and --portal-c shoppers each find an order and load its returnable lines.
                         """);
                     Environment.Exit(0);
                     break;

@@ -27,25 +27,48 @@ public static class Orchestrator
             Print(await ReturnsLoadAsync(o, attached));
             return 0;
         }
-        Console.WriteLine($"Retour bench · {Environment.ProcessorCount} cores · .NET {Environment.Version} · C={o.Concurrency} · T={o.DurationSeconds}s (+{o.WarmupSeconds}s warm-up) · {o.Orders} orders");
+        Console.WriteLine($"Retour bench · {Environment.ProcessorCount} cores · .NET {Environment.Version} · scenario {o.Scenario} · C={o.Concurrency} (portal {o.PortalConcurrency}) · T={o.DurationSeconds}s (+{o.WarmupSeconds}s warm-up) · {o.Orders} orders");
         var rows = new List<(string Provider, LoadResult Retour, LoadResult Limit)>();
+        var portals = new List<(string Provider, PortalLoad.Result Result)>();
         foreach (var provider in o.Providers)
         {
-            var db = NewDatabase(o, provider);
-            Console.WriteLine($"\n[{provider}] database ready");
-            var retour = await RunRetourAsync(o, provider, db);
-            var limit = await RunLimitAsync(o, provider, db);
-            rows.Add((provider, retour, limit));
-            Print(retour);
-            Print(limit);
+            if (o.RunReturns)
+            {
+                var db = NewDatabase(o, provider);
+                Console.WriteLine($"\n[{provider}] database ready");
+                var retour = await RunRetourAsync(o, provider, db);
+                var limit = await RunLimitAsync(o, provider, db);
+                rows.Add((provider, retour, limit));
+                Print(retour);
+                Print(limit);
+            }
+            if (o.RunPortal)
+            {
+                Console.WriteLine($"\n[{provider}] portal scenario on the demo shop");
+                var portal = await RunPortalAsync(o, provider, NewDatabase(o, provider, "portal"));
+                portals.Add((provider, portal));
+                foreach (var r in new[] { portal.Form, portal.Lookup, portal.Items, portal.LookupAndItems }) Print(r);
+            }
         }
 
         Console.WriteLine("\nResults");
-        Console.WriteLine($"{"provider",-9} {"scenario",-22} {"req/s",9} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"errors",7} {"of limit",9}");
+        Console.WriteLine($"{"provider",-9} {"scenario",-28} {"req/s",9} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"errors",7} {"of limit",9}");
         foreach (var (provider, retour, limit) in rows)
         {
             Console.WriteLine(Line(provider, retour, retour.Rps / limit.Rps));
             Console.WriteLine(Line(provider, limit, 1));
+        }
+        foreach (var (provider, p) in portals)
+            foreach (var r in new[] { p.Form, p.Lookup, p.Items, p.LookupAndItems })
+                Console.WriteLine(Line(provider, r, double.NaN));
+        var pgPortal = portals.FirstOrDefault(r => r.Provider == "postgres").Result;
+        if (pgPortal is not null)
+        {
+            var steps = new[] { pgPortal.Form, pgPortal.Lookup, pgPortal.Items };
+            var ok = steps.All(r => r.P95 < 50 && r.Errors == 0);
+            Console.WriteLine($"\nPortal target on PostgreSQL (p95 < 50 ms per request at {o.PortalConcurrency} shoppers, 0 errors): {(ok ? "MET" : "NOT MET")} " +
+                              $"(p95 {string.Join(" / ", steps.Select(r => r.P95.ToString("F1", CultureInfo.InvariantCulture)))} ms for form / lookup / lines; " +
+                              $"{pgPortal.LookupAndItems.Rps:F0} shoppers/s; errors {steps.Sum(r => r.Errors)})");
         }
         var pg = rows.FirstOrDefault(r => r.Provider == "postgres");
         if (pg.Retour is not null)
@@ -55,30 +78,34 @@ public static class Orchestrator
             Console.WriteLine($"\nTarget on PostgreSQL (≥ 40% of the limit, p99 < 100 ms, 0 errors): {(ok ? "MET" : "NOT MET")} " +
                               $"({ratio:P0} of limit, p99 {pg.Retour.P99:F1} ms, {pg.Retour.Errors} errors)");
         }
-        await File.WriteAllTextAsync(Path.Combine(o.WorkDir, "last-results.json"), JsonSerializer.Serialize(rows.Select(r => new { r.Provider, r.Retour, r.Limit }), new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(Path.Combine(o.WorkDir, "last-results.json"), JsonSerializer.Serialize(new
+        {
+            returns = rows.Select(r => new { r.Provider, r.Retour, r.Limit }),
+            portal = portals.Select(p => new { p.Provider, p.Result }),
+        }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
 
     private static string Line(string provider, LoadResult r, double ofLimit) =>
-        string.Create(CultureInfo.InvariantCulture, $"{provider,-9} {r.Name,-22} {r.Rps,9:F0} {r.P50,8:F1} {r.P95,8:F1} {r.P99,8:F1} {r.Errors,7} {ofLimit,9:P0}");
+        string.Create(CultureInfo.InvariantCulture, $"{provider,-9} {r.Name,-28} {r.Rps,9:F0} {r.P50,8:F1} {r.P95,8:F1} {r.P99,8:F1} {r.Errors,7} {(double.IsNaN(ofLimit) ? "" : ofLimit.ToString("P0", CultureInfo.InvariantCulture)),9}");
 
     private static void Print(LoadResult r) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {r.Name}: {r.Requests} requests in {r.Seconds:F1}s = {r.Rps:F0}/s; p50 {r.P50:F1} ms, p95 {r.P95:F1} ms, p99 {r.P99:F1} ms; errors {r.Errors}; statuses {string.Join(", ", r.Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}"));
 
-    private static string NewDatabase(BenchOptions o, string provider)
+    private static string NewDatabase(BenchOptions o, string provider, string kind = "returns")
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         if (provider == "postgres")
         {
-            var name = $"retour_bench_{stamp}";
+            var name = $"retour_bench_{kind}_{stamp}";
             using var conn = new NpgsqlConnection(o.PgAdmin);
             conn.Open();
             using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", conn);
             cmd.ExecuteNonQuery();
             return new NpgsqlConnectionStringBuilder(o.PgAdmin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
         }
-        return $"Data Source={Path.Combine(o.WorkDir, $"bench-{stamp}.db")}";
+        return $"Data Source={Path.Combine(o.WorkDir, $"bench-{kind}-{stamp}.db")}";
     }
 
     private static HttpClient Client(int concurrency, string baseUrl, string? key = null)
@@ -173,6 +200,31 @@ public static class Orchestrator
             var n = Interlocked.Increment(ref done);
             if (n % 5000 == 0 || n == count) Console.WriteLine($"  seeded {n}/{count} orders ({(DateTime.UtcNow - started).TotalSeconds:F0}s)");
         });
+    }
+
+    private const string PortalKey = "rtr_bench_portal_key_0123456789abcdef";
+
+    /// <summary>Retour with the demo shop seeded (as <c>scripts/run.sh</c> starts it), driven by shoppers through the portal.</summary>
+    private static async Task<PortalLoad.Result> RunPortalAsync(BenchOptions o, string provider, string db)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var env = RetourEnv(o, provider, db, url);
+        env["RETOUR_SEED_DEMO"] = "true";
+        env["RETOUR_DEMO_API_KEY"] = PortalKey;
+        await using var server = ChildProcess.Start(o.RetourDll, [], env, Path.Combine(o.WorkDir, $"retour-portal-{provider}.log"));
+        using var api = Client(1, url, PortalKey);
+        await server.WaitHealthyAsync(api, "/health", TimeSpan.FromSeconds(90));
+        var orders = await PortalLoad.DemoOrdersAsync(api);
+        Console.WriteLine($"  {orders.Count} delivered demo orders; {o.PortalConcurrency} shoppers; warming up for {o.WarmupSeconds}s");
+        await PortalLoad.RunAsync(url, "demo", orders, o.PortalConcurrency, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.Zero);
+        if (provider == "postgres")
+        {
+            await using var conn = new NpgsqlConnection(db);
+            await conn.OpenAsync();
+            await using var analyze = new NpgsqlCommand("ANALYZE", conn);
+            await analyze.ExecuteNonQueryAsync();
+        }
+        return await PortalLoad.RunAsync(url, "demo", orders, o.PortalConcurrency, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(o.DurationSeconds));
     }
 
     private static async Task<LoadResult> RunLimitAsync(BenchOptions o, string provider, string db)
