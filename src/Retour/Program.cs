@@ -33,6 +33,7 @@ var api = app.MapGroup("/api/v1");
 app.MapOrders(api);
 app.MapReturns(api);
 app.MapPolicies(api);
+Retour.Features.Tenancy.MerchantEndpoints.Map(api);
 app.MapCatalog(api);
 app.MapCarriers(api);
 app.MapPortal();
