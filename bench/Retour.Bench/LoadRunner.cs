@@ -55,6 +55,13 @@ public static class LoadRunner
         Volatile.Write(ref stop, true);
         await Task.WhenAll(workers);
 
+        return Summarise(name, concurrency, seconds, latencies, statuses, errors);
+    }
+
+    /// <summary>Percentiles, counts per status and errors from each client's own lists (clients record without locks).</summary>
+    public static LoadResult Summarise(string name, int concurrency, double seconds, IEnumerable<List<double>> latencies,
+        IEnumerable<Dictionary<int, long>> statuses, IEnumerable<long> errors)
+    {
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double P(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)Math.Ceiling(q * all.Length) - 1)];
         var byStatus = statuses.SelectMany(s => s).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));

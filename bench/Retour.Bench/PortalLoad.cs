@@ -56,6 +56,13 @@ public static partial class PortalLoad
                 var cookies = new Dictionary<string, string>();
                 var measure = Volatile.Read(ref measuring);
 
+                void Record(int step, long started, int status, int expected)
+                {
+                    latencies[step][w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    statuses[step][w][status] = statuses[step][w].GetValueOrDefault(status) + 1;
+                    if (status != expected) errors[step][w]++;
+                }
+
                 async Task<(int Status, string Body, string? Location)> Send(int step, HttpRequestMessage req, int expected)
                 {
                     if (cookies.Count > 0) req.Headers.Add("Cookie", string.Join("; ", cookies.Select(c => $"{c.Key}={c.Value}")));
@@ -71,12 +78,7 @@ public static partial class PortalLoad
                             foreach (var c in set) { var pair = c.Split(';')[0].Split('=', 2); cookies[pair[0]] = pair[1]; }
                     }
                     catch (Exception) { status = 0; }
-                    if (measure)
-                    {
-                        latencies[step][w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                        statuses[step][w][status] = statuses[step][w].GetValueOrDefault(status) + 1;
-                        if (status != expected) errors[step][w]++;
-                    }
+                    if (measure) Record(step, started, status, expected);
                     return (status, body, location);
                 }
 
@@ -90,12 +92,7 @@ public static partial class PortalLoad
                 }, 302);
                 if (lookup.Location != $"/r/{slug}/items") continue;
                 var items = await Send(2, new HttpRequestMessage(HttpMethod.Get, lookup.Location), 200);
-                if (measure)
-                {
-                    latencies[3][w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                    statuses[3][w][items.Status] = statuses[3][w].GetValueOrDefault(items.Status) + 1;
-                    if (items.Status != 200) errors[3][w]++;
-                }
+                if (measure) Record(3, started, items.Status, 200);
             }
         }
 
@@ -109,13 +106,7 @@ public static partial class PortalLoad
         Volatile.Write(ref stop, true);
         await Task.WhenAll(workers);
 
-        LoadResult Summary(int s)
-        {
-            var all = latencies[s].SelectMany(l => l).Order().ToArray();
-            double P(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)Math.Ceiling(q * all.Length) - 1)];
-            var byStatus = statuses[s].SelectMany(d => d).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
-            return new LoadResult(steps[s].Replace("{slug}", slug), concurrency, seconds, all.Length, errors[s].Sum(), P(0.50), P(0.95), P(0.99), byStatus);
-        }
+        LoadResult Summary(int s) => LoadRunner.Summarise(steps[s].Replace("{slug}", slug), concurrency, seconds, latencies[s], statuses[s], errors[s]);
         return new Result(Summary(0), Summary(1), Summary(2), Summary(3));
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Playwright;
 using PdfSharp.Drawing;
 using PdfSharp.Pdf;
@@ -75,8 +74,8 @@ public sealed class ArabicLabelRenderingTests(PortalSite site)
         Directory.CreateDirectory(dir);
         var pdf = Path.Combine(dir, "line.pdf");
         doc.Save(pdf);
-        Run("pdftoppm", "-r", "72", "-gray", "-singlefile", pdf, Path.Combine(dir, "line"));
-        Run("pdftoppm", "-r", "72", "-png", "-singlefile", pdf, Path.Combine(PortalSite.Screenshots, $"arabic-{name}-{Guid.NewGuid().ToString("N")[..6]}"));
+        PortalSite.Tool("pdftoppm", "-r", "72", "-gray", "-singlefile", pdf, Path.Combine(dir, "line"));
+        PortalSite.Tool("pdftoppm", "-r", "72", "-png", "-singlefile", pdf, Path.Combine(PortalSite.Screenshots, $"arabic-{name}-{Guid.NewGuid().ToString("N")[..6]}"));
         var pgm = File.ReadAllBytes(Path.Combine(dir, "line.pgm"));
         Directory.Delete(dir, true);
         // Binary PGM: "P5", width, height, maxval, one whitespace, then the pixels.
@@ -136,11 +135,4 @@ public sealed class ArabicLabelRenderingTests(PortalSite site)
 
     private static string Stamp(string text) => Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..8];
 
-    private static void Run(string file, params string[] args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true })!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed: {err}");
-    }
 }
