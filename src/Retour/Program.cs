@@ -34,6 +34,7 @@ app.MapOrders(api);
 app.MapReturns(api);
 app.MapPolicies(api);
 Retour.Features.Tenancy.MerchantEndpoints.Map(api);
+Retour.Features.Tenancy.MerchantEndpoints.MapPublic(app);
 app.MapCatalog(api);
 app.MapCarriers(api);
 app.MapPortal();

@@ -47,6 +47,8 @@ public sealed class PortalBrowserTests(PortalSite site)
         var page = await site.NewPageAsync();
         await page.GotoAsync("/r/demo?lang=en");
         Assert.Equal("ltr", await page.GetAttributeAsync("html", "dir"));
+        // The demo shop's uploaded logo loads (a broken image has naturalWidth 0).
+        Assert.Equal(128, await page.EvalOnSelectorAsync<int>("header.brand img", "i => i.complete ? i.naturalWidth : -1"));
         await PortalSite.ShotAsync(page, "en-1-find-order");
         await FindOrderAsync(page, "#" + number, "Sam.EN@example.com");
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Playwright;
 using Retour.BrowserTests.Support;
+using Retour.Tests.Support;
 using Xunit;
 
 namespace Retour.BrowserTests;

@@ -52,6 +52,44 @@ public static class Photos
         }
     }
 
+    /// <summary>
+    /// Width and height in pixels of a PNG (from IHDR) or a JPEG (from its first start-of-frame marker), or null for other
+    /// types or a malformed header. Read from the header only; the pixels are not decoded.
+    /// </summary>
+    public static (int Width, int Height)? Dimensions(ReadOnlySpan<byte> b)
+    {
+        switch (Sniff(b))
+        {
+            case PhotoType.Png when b.Length >= 24 && b[12..16].SequenceEqual("IHDR"u8):
+                var w = BinaryPrimitives.ReadUInt32BigEndian(b[16..20]);
+                var h = BinaryPrimitives.ReadUInt32BigEndian(b[20..24]);
+                return w is > 0 and <= int.MaxValue && h is > 0 and <= int.MaxValue ? ((int)w, (int)h) : null;
+            case PhotoType.Jpeg:
+                var i = 2;
+                while (i + 4 <= b.Length)
+                {
+                    if (b[i] != 0xFF) return null;
+                    var marker = b[i + 1];
+                    if (marker == 0xFF) { i++; continue; }
+                    if (marker is 0xD8 or 0x01 or >= 0xD0 and <= 0xD7) { i += 2; continue; }
+                    var length = BinaryPrimitives.ReadUInt16BigEndian(b.Slice(i + 2, 2));
+                    if (length < 2) return null;
+                    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
+                    if (marker is >= 0xC0 and <= 0xCF and not (0xC4 or 0xC8 or 0xCC))
+                    {
+                        if (i + 9 > b.Length || length < 7) return null;
+                        int height = BinaryPrimitives.ReadUInt16BigEndian(b.Slice(i + 5, 2)), width = BinaryPrimitives.ReadUInt16BigEndian(b.Slice(i + 7, 2));
+                        return width > 0 && height > 0 ? (width, height) : null;
+                    }
+                    if (marker is 0xDA or 0xD9) return null;
+                    i += 2 + length;
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
     private static byte[]? CleanJpeg(byte[] b)

@@ -53,6 +53,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         (merchant, _) = await MerchantSetup.CreateAsync(db, new NewMerchant(Slug, "Demo Outfitters", "EUR", "Europe/Berlin", "en",
             apiKey, ShopDomain, shopifySecret, DemoCatalogue.Policy), now, ct);
         merchant.BrandColor = "#0f5c4d";
+        SeedLogo(db, merchant, now);
         SeedCatalogue(db, now);
         SeedCarriers(db, now);
         SeedWarehouse(db, now);
@@ -60,6 +61,18 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         await SeedOrdersAsync(db, now, ct);
         await SeedReturnsAsync(scope.ServiceProvider, db, now, ct);
         return new DemoKeys(apiKey, shopifySecret, true);
+    }
+
+    /// <summary>Demo Outfitters' logo (demo-logo.svg drawn by Chromium), stored as an upload would store it.</summary>
+    private static void SeedLogo(RetourDb db, Merchant merchant, DateTimeOffset now)
+    {
+        using var stream = typeof(DemoSeeder).Assembly.GetManifestResourceStream("demo-logo.png")!;
+        using var ms = new MemoryStream();
+        stream.CopyTo(ms);
+        var (type, data) = Retour.Core.Media.Photos.Clean(ms.ToArray())!.Value;
+        var logo = new MerchantLogo { MerchantId = merchant.Id, ContentType = "", Sha256 = "", Data = [] };
+        merchant.LogoUrl = logo.Set(merchant.Slug, type, data, Retour.Core.Media.Photos.Dimensions(data)!.Value, now);
+        db.MerchantLogos.Add(logo);
     }
 
     private async Task FixKeysAsync(RetourDb db, Merchant merchant, string apiKey, DateTimeOffset now, CancellationToken ct)

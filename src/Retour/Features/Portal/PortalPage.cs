@@ -81,7 +81,9 @@ public abstract class PortalPage : PageModel
         Merchant = merchant;
         Db.Tenant.Set(merchant.Id);
         ChooseLocale();
-        Response.Headers.CacheControl = "no-store";
+        // What antiforgery sets on pages with a form anyway (set here so it need not override, and warn, on every request).
+        Response.Headers.CacheControl = "no-cache, no-store";
+        Response.Headers.Pragma = "no-cache";
         Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
         await next();
     }

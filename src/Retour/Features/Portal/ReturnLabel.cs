@@ -11,7 +11,7 @@ namespace Retour.Features.Portal;
 /// <summary>What goes on a return label.</summary>
 public sealed record LabelData(
     string Rma, string MerchantName, string? BrandColor, string OrderNumber, string? CarrierName, PostalAddress? From, string? ToName,
-    PostalAddress? To, string QrPayload, string? PickupDate, int Items);
+    PostalAddress? To, string QrPayload, string? PickupDate, int Items, byte[]? Logo = null);
 
 /// <summary>
 /// An A6 return label drawn with PDFsharp: brand bar, RMA, carrier, the from and to addresses and a QR code (QRCoder's
@@ -54,7 +54,24 @@ public static class ReturnLabel
             const double m = 14;
             var brand = BrandColors.TryParse(BrandColors.Accessible(d.BrandColor), out var r, out var gr, out var b) ? XColor.FromArgb(r, gr, b) : XColors.DarkSlateGray;
             g.DrawRectangle(new XSolidBrush(brand), 0, 0, w, 34);
-            Line(g, d.MerchantName, 11, true, XBrushes.White, m, 22, w - 2 * m);
+            var nameAt = m;
+            if (d.Logo is { } logoBytes && Image(logoBytes) is { } logo)
+            {
+                // On a white tile, so a dark or transparent logo stays visible on any brand colour.
+                using (logo)
+                {
+                    const double tileH = 26, pad = 3;
+                    var ratio = (double)logo.PixelWidth / logo.PixelHeight;
+                    var imgH = tileH - 2 * pad;
+                    var imgW = Math.Min(imgH * ratio, 70);
+                    imgH = imgW / ratio;
+                    var tileW = imgW + 2 * pad;
+                    g.DrawRoundedRectangle(XBrushes.White, m - pad, 4, tileW, tileH, 6, 6);
+                    g.DrawImage(logo, m, 4 + (tileH - imgH) / 2, imgW, imgH);
+                    nameAt = m - pad + tileW + 6;
+                }
+            }
+            Line(g, d.MerchantName, 11, true, XBrushes.White, nameAt, 22, w - m - nameAt);
 
             var y = 52.0;
             Line(g, "RETURN / RMA", 7, false, XBrushes.DimGray, m, y, w - 2 * m);
@@ -85,6 +102,29 @@ public static class ReturnLabel
         using var ms = new MemoryStream();
         doc.Save(ms, false);
         return ms.ToArray();
+    }
+
+    /// <summary>Whether PDFsharp can place these image bytes on a label (checked when a logo is uploaded).</summary>
+    public static bool CanDraw(byte[] image)
+    {
+        EnsureFonts();
+        using var img = Image(image);
+        if (img is not { PixelWidth: > 0, PixelHeight: > 0 }) return false;
+        try
+        {
+            // Importing happens when the image is drawn and saved: do both, into a throwaway page.
+            var doc = new PdfDocument();
+            using (var g = XGraphics.FromPdfPage(doc.AddPage())) g.DrawImage(img, 0, 0, 10, 10);
+            doc.Save(Stream.Null, false);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException) { return false; }
+    }
+
+    private static XImage? Image(byte[] bytes)
+    {
+        try { return XImage.FromStream(new MemoryStream(bytes, writable: false)); }
+        catch (Exception e) when (e is not OutOfMemoryException) { return null; }
     }
 
     public static IEnumerable<string> AddressLines(PostalAddress? a)

@@ -2,6 +2,8 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core;
+using Retour.Core.Media;
+using Retour.Features.Portal;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Auth;
 using Retour.Infrastructure.Db;
@@ -33,7 +35,116 @@ public static partial class MerchantEndpoints
         api.MapGet("/merchant", Get).RequireScope(Scopes.PolicyRead).WithName("GetMerchant").WithTags("Merchant");
         api.MapPatch("/merchant", Patch).RequireScope(Scopes.PolicyWrite).WithName("PatchMerchant").WithTags("Merchant")
             .WithSummary("Change the shop's name, brand colour, logo or default language")
-            .WithDescription("Send only what changes. brand_color is #RRGGBB (the portal darkens it until white text on it meets WCAG AA); logo_url is an https URL of an image; an empty string clears either. default_locale is one of the shop's languages.");
+            .WithDescription("Send only what changes. brand_color is #RRGGBB (the portal darkens it until white text on it meets WCAG AA); logo_url is an https URL of an image; an empty string clears either. default_locale is one of the shop's languages. Labels print only an uploaded logo (PUT /merchant/logo): Retour never fetches a remote image while drawing a label.");
+        api.MapPut("/merchant/logo", PutLogo).RequireScope(Scopes.PolicyWrite).WithName("PutMerchantLogo").WithTags("Merchant")
+            .WithMetadata(new BodyLimitAttribute(MerchantLogo.MaxBytes + 64 * 1024))
+            .WithSummary("Upload the shop's logo for the portal and the return labels")
+            .WithDescription("The body is the image itself (Content-Type image/png or image/jpeg), or a multipart form with the file in the field 'logo'. The type is judged by the bytes, not by the name or header. At most 1 MiB and 4096 px a side; metadata (EXIF, text chunks) is removed. logo_url then points at the stored copy, /r/{slug}/logo?v=..., and the label prints it.");
+        api.MapDelete("/merchant/logo", DeleteLogo).RequireScope(Scopes.PolicyWrite).WithName("DeleteMerchantLogo").WithTags("Merchant")
+            .WithSummary("Remove the uploaded logo");
+    }
+
+    /// <summary>The public logo, linked from the portal and e-mails: cached for ever under its versioned URL.</summary>
+    public static void MapPublic(WebApplication app) =>
+        app.MapGet("/r/{slug}/logo", GetPublicLogo).ExcludeFromDescription();
+
+    public static async Task<Results<Ok<MerchantDto>, ProblemHttpResult>> PutLogo(
+        HttpContext http, RetourDb db, MerchantDirectory directory, TimeProvider clock, CancellationToken ct)
+    {
+        var bytes = await ReadLogoAsync(http.Request, ct);
+        if (bytes is null || bytes.Length == 0)
+            return Problems.Validation("logo", "Send the logo as the request body (Content-Type image/png or image/jpeg), or as a multipart form with the file in the field 'logo'.");
+        if (bytes.Length > MerchantLogo.MaxBytes)
+            return Problems.Result(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The logo is too large",
+                $"The logo is {bytes.Length} bytes; the limit is {MerchantLogo.MaxBytes} bytes (1 MiB).");
+        var problem = Photos.Sniff(bytes) switch
+        {
+            null => "The file is not a PNG or JPEG image.",
+            PhotoType.WebP => "WebP logos cannot be printed on labels; save the logo as PNG or JPEG.",
+            _ => null,
+        };
+        var cleaned = problem is null ? Photos.Clean(bytes) : null;
+        if (problem is null && cleaned is null) problem = "The file is damaged or incomplete: it does not read as a whole PNG or JPEG image.";
+        var size = cleaned is { } c ? Photos.Dimensions(c.Bytes) : null;
+        if (problem is null && size is null) problem = "The image header gives no width and height.";
+        if (problem is null && size is { } s && (s.Width > MerchantLogo.MaxSide || s.Height > MerchantLogo.MaxSide || s.Width < 16 || s.Height < 16))
+            problem = $"The logo is {s.Width}×{s.Height} px; use 16 to {MerchantLogo.MaxSide} px a side.";
+        if (problem is null && !ReturnLabel.CanDraw(cleaned!.Value.Bytes))
+            problem = "The label printer cannot read this image; save it as a non-interlaced PNG or a baseline JPEG.";
+        if (problem is not null) return Problems.Validation("logo", problem);
+
+        var m = await db.Merchants.FirstOrDefaultAsync(x => x.Id == db.Tenant.MerchantId, ct);
+        if (m is null) return Problems.NotFound("No merchant.");
+        var (type, data) = cleaned!.Value;
+        var now = clock.GetUtcNow();
+        var logo = await db.MerchantLogos.FirstOrDefaultAsync(ct);
+        if (logo is null) db.MerchantLogos.Add(logo = new MerchantLogo { MerchantId = m.Id, ContentType = "", Sha256 = "", Data = [] });
+        m.LogoUrl = logo.Set(m.Slug, type, data, size!.Value, now);
+        Audit(db, http, m.Id, "logo_uploaded", $"{logo.ContentType} {logo.Width}x{logo.Height} {data.Length} bytes sha256:{logo.Sha256[..12]}", now);
+        await db.SaveChangesAsync(ct);
+        directory.Forget(m.Id);
+        return TypedResults.Ok(MerchantDto.From(m));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteLogo(
+        HttpContext http, RetourDb db, MerchantDirectory directory, TimeProvider clock, CancellationToken ct)
+    {
+        var m = await db.Merchants.FirstOrDefaultAsync(x => x.Id == db.Tenant.MerchantId, ct);
+        if (m is null) return Problems.NotFound("No merchant.");
+        var logo = await db.MerchantLogos.FirstOrDefaultAsync(ct);
+        if (logo is null) return TypedResults.NoContent(); // already gone: deleting is idempotent
+        db.MerchantLogos.Remove(logo);
+        if (IsUploaded(m.Slug, m.LogoUrl)) m.LogoUrl = null;
+        Audit(db, http, m.Id, "logo_removed", null, clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        directory.Forget(m.Id);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Whether the logo URL is the uploaded copy (the label prints only that one).</summary>
+    public static bool IsUploaded(string slug, string? logoUrl) => logoUrl?.StartsWith($"/r/{slug}/logo?", StringComparison.Ordinal) == true;
+
+    public static async Task<IResult> GetPublicLogo(string slug, string? v, HttpContext http, MerchantDirectory directory, RetourDb db, CancellationToken ct)
+    {
+        var merchant = slug.Length <= 64 ? await directory.FindBySlugAsync(slug, ct) : null;
+        if (merchant is null) return Results.NotFound();
+        db.Tenant.Set(merchant.Id);
+        var logo = await db.MerchantLogos.AsNoTracking().FirstOrDefaultAsync(ct);
+        if (logo is null) return Results.NotFound();
+        var etag = $"\"{logo.Sha256[..32]}\"";
+        http.Response.Headers.ETag = etag;
+        // The versioned URL never changes content; an unversioned or stale one is revalidated after five minutes.
+        http.Response.Headers.CacheControl = v is not null && logo.Sha256.StartsWith(v, StringComparison.Ordinal) && v.Length >= 12
+            ? "public, max-age=31536000, immutable" : "public, max-age=300";
+        if (http.Request.Headers.IfNoneMatch.Any(x => x is not null && (x == etag || x.Split(',').Select(t => t.Trim()).Contains(etag))))
+            return Results.StatusCode(StatusCodes.Status304NotModified);
+        return Results.Bytes(logo.Data, logo.ContentType);
+    }
+
+    private static async Task<byte[]?> ReadLogoAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            var file = form.Files.GetFile("logo") ?? (form.Files.Count == 1 ? form.Files[0] : null);
+            if (file is null) return null;
+            using var fs = new MemoryStream();
+            await file.CopyToAsync(fs, ct);
+            return fs.ToArray();
+        }
+        using var ms = new MemoryStream();
+        await request.Body.CopyToAsync(ms, ct);
+        return ms.ToArray();
+    }
+
+    private static void Audit(RetourDb db, HttpContext http, Guid merchantId, string action, string? reason, DateTimeOffset at)
+    {
+        var actor = Actor.From(http.User);
+        db.AuditEvents.Add(new AuditEvent
+        {
+            EntityType = "merchant", EntityId = merchantId, Action = action, ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name,
+            Reason = reason, OccurredAt = at,
+        });
     }
 
     public static async Task<Results<Ok<MerchantDto>, ProblemHttpResult>> Get(RetourDb db, CancellationToken ct) =>
@@ -61,14 +172,8 @@ public static partial class MerchantEndpoints
         if (update.BrandColor is not null) m.BrandColor = update.BrandColor.Length == 0 ? null : update.BrandColor.ToLowerInvariant();
         if (update.LogoUrl is not null) m.LogoUrl = update.LogoUrl.Length == 0 ? null : update.LogoUrl;
         if (update.DefaultLocale is not null) m.DefaultLocale = update.DefaultLocale;
-        var actor = Actor.From(http.User);
-        db.AuditEvents.Add(new AuditEvent
-        {
-            EntityType = "merchant", EntityId = m.Id, Action = "settings_changed", ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name,
-            Reason = string.Join(',', new[] { ("name", update.Name), ("brand_color", update.BrandColor), ("logo_url", update.LogoUrl), ("default_locale", update.DefaultLocale) }
-                .Where(f => f.Item2 is not null).Select(f => f.Item1)),
-            OccurredAt = clock.GetUtcNow(),
-        });
+        Audit(db, http, m.Id, "settings_changed", string.Join(',', new[] { ("name", update.Name), ("brand_color", update.BrandColor), ("logo_url", update.LogoUrl), ("default_locale", update.DefaultLocale) }
+            .Where(f => f.Item2 is not null).Select(f => f.Item1)), clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
         directory.Forget(m.Id);
         return TypedResults.Ok(MerchantDto.From(m));

@@ -22,6 +22,7 @@ namespace Retour.Infrastructure.Db;
 public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext tenant, OutboxSignal signal, RetourSettings settings) : DbContext(options)
 {
     public DbSet<Merchant> Merchants => Set<Merchant>();
+    public DbSet<MerchantLogo> MerchantLogos => Set<MerchantLogo>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<OrderLine> OrderLines => Set<OrderLine>();
@@ -57,6 +58,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     protected override void OnModelCreating(ModelBuilder mb)
     {
         mb.ApplyConfiguration(new Merchant.Config());
+        mb.ApplyConfiguration(new MerchantLogo.Config());
         mb.ApplyConfiguration(new ApiKey.Config());
         mb.ApplyConfiguration(new Order.Config());
         mb.ApplyConfiguration(new OrderLine.Config());
@@ -92,10 +94,12 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<Warehouse>(mb);
         TenantFilter<PortalSession>(mb);
         TenantFilter<Photo>(mb);
+        TenantFilter<MerchantLogo>(mb);
 
         SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
         {
             [typeof(Merchant)] = "merchants",
+            [typeof(MerchantLogo)] = "merchant_logos",
             [typeof(ApiKey)] = "api_keys",
             [typeof(Order)] = "orders",
             [typeof(OrderLine)] = "order_lines",

@@ -18,6 +18,7 @@ public sealed class PolicyModel : PortalPage
         (Version, Policy) = (current.Value.Row, current.Value.Policy);
         // Cacheable for a minute, but per language: the language comes from ?lang (in the URL), the cookie or Accept-Language.
         Response.Headers.CacheControl = "public, max-age=60";
+        Response.Headers.Remove("Pragma");
         Response.Headers.Vary = "Accept-Language, Cookie";
         return Page();
     }

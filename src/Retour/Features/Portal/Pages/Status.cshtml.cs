@@ -5,6 +5,7 @@ using Retour.Core.Policies;
 using Retour.Core.Returns;
 using Retour.Features.Carriers;
 using Retour.Features.Returns;
+using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Http;
 
@@ -104,9 +105,15 @@ public sealed class StatusModel : PortalPage
         if (await LoadAsync(rma, t) is { } stop) return stop;
         if (!HasLabel) return NotFound();
         var carrier = Logistics.Carrier(Return.CarrierCode);
+        // Only the uploaded logo is printed: a label never waits on, or fetches for a shopper, a remote image.
+        var logo = MerchantEndpoints.IsUploaded(Slug, Merchant.LogoUrl)
+            ? await Db.MerchantLogos.AsNoTracking().Select(l => l.Data).FirstOrDefaultAsync(HttpContext.RequestAborted) : null;
+        // A drop-off keeps no address of its own: the parcel comes from where the order went.
+        var from = From ?? await Db.Orders.AsNoTracking().Where(o => o.Id == Return.OrderId).Select(Retour.Features.Orders.Order.ShippingAddress)
+            .FirstOrDefaultAsync(HttpContext.RequestAborted);
         var pdf = ReturnLabel.Render(new LabelData(Return.Rma, Merchant.Name, Merchant.BrandColor, Return.OrderNumber, carrier?.Name ?? Return.CarrierCode,
-            From, Logistics.WarehouseName ?? Merchant.Name, Logistics.ReturnAddress, QrPayload, Return.PickupDate?.ToString("yyyy-MM-dd"),
-            Return.Lines.Sum(l => l.Quantity)));
+            from, Logistics.WarehouseName ?? Merchant.Name, Logistics.ReturnAddress, QrPayload, Return.PickupDate?.ToString("yyyy-MM-dd"),
+            Return.Lines.Sum(l => l.Quantity), logo));
         return File(pdf, "application/pdf", $"return-label-{Return.Rma}.pdf");
     }
 

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 
-namespace Retour.BrowserTests.Support;
+namespace Retour.Tests.Support;
 
 /// <summary>Real, decodable PNG files made on the spot (a browser must be able to show the thumbnails).</summary>
 public static class TestImages
@@ -28,7 +28,8 @@ public static class TestImages
         return png.ToArray();
     }
 
-    private static void Chunk(Stream s, string type, byte[] data)
+    /// <summary>Writes one PNG chunk (length, type, data, CRC).</summary>
+    public static void Chunk(Stream s, string type, byte[] data)
     {
         var len = new byte[4];
         BigEndian(len, 0, data.Length);
