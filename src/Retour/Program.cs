@@ -23,6 +23,7 @@ builder.Services
     .AddTenancy()
     .AddPolicies()
     .AddReturns()
+    .AddCarriers()
     .AddDemo()
     .AddPortal();
 

@@ -17,6 +17,11 @@ public sealed record RetourSettings
     public bool SeedDemo { get; init; }
     public string? DemoApiKey { get; init; }
     public string? DemoShopifySecret { get; init; }
+    public string? DemoAftershipSecret { get; init; }
+    public string? DemoEasypostSecret { get; init; }
+    public string? DemoShippoToken { get; init; }
+    /// <summary>Rows added to the built-in tracking map (a CSV file in the same columns); they win over built-in rows.</summary>
+    public string? TrackingMapFile { get; init; }
     public bool RunOutboxRelay { get; init; } = true;
     /// <summary>Requests per second per API key; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; init; } = 200;
@@ -48,6 +53,10 @@ public sealed record RetourSettings
             SeedDemo = Bool(c["RETOUR_SEED_DEMO"], provider == DbProvider.Sqlite),
             DemoApiKey = Blank(c["RETOUR_DEMO_API_KEY"]),
             DemoShopifySecret = Blank(c["RETOUR_DEMO_SHOPIFY_SECRET"]),
+            DemoAftershipSecret = Blank(c["RETOUR_DEMO_AFTERSHIP_SECRET"]),
+            DemoEasypostSecret = Blank(c["RETOUR_DEMO_EASYPOST_SECRET"]),
+            DemoShippoToken = Blank(c["RETOUR_DEMO_SHIPPO_TOKEN"]),
+            TrackingMapFile = Blank(c["RETOUR_TRACKING_MAP"]),
             RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true),
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
             MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),

@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Retour.Core.Returns;
+using Retour.Features.Returns;
 using Retour.Features.Tenancy;
+using Retour.Infrastructure.Http;
 using Retour.Infrastructure.Auth;
 using Retour.Infrastructure.Db;
 
@@ -10,8 +13,23 @@ public sealed record CarrierDto(string Code, string Name, string Adapter, IReadO
 
 public static class CarrierEndpoints
 {
-    public static void Map(RouteGroupBuilder api) =>
+    public static void Map(RouteGroupBuilder api)
+    {
         api.MapGet("/carriers", List).RequireScope(Scopes.CarriersRead).WithName("ListCarriers").WithTags("Carriers");
+        api.MapGet("/returns/{idOrRma}/label", Label).RequireScope(Scopes.ReturnsRead).WithName("GetReturnLabel").WithTags("Returns")
+            .WithSummary("The return label as an A6 PDF (the same one the shopper downloads)");
+    }
+
+    public static async Task<IResult> Label(string idOrRma, RetourDb db, MerchantDirectory merchants, LogisticsDirectory logistics, CancellationToken ct)
+    {
+        var ret = await ReadReturns.FindAsync(db.Returns.AsNoTracking().Include(r => r.Lines), idOrRma, ct);
+        if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
+        if (ret.Method is not (ReturnMethod.Pickup or ReturnMethod.DropOff) || ret.BoxFree)
+            return Problems.NotFound($"Return {ret.Rma} has no label: {(ret.BoxFree ? "a box-free drop-off shows a QR code instead" : $"method '{Codes.Of(ret.Method)}' ships no parcel")}.");
+        var merchant = await merchants.GetAsync(db.Tenant.MerchantId, ct) ?? throw new InvalidOperationException("No merchant.");
+        var pdf = await ReturnLabels.RenderAsync(db, merchant, await logistics.GetAsync(merchant.Id, ct), ret, ct);
+        return Results.File(pdf, "application/pdf", $"return-label-{ret.Rma}.pdf");
+    }
 
     public static async Task<Ok<List<CarrierDto>>> List(RetourDb db, CancellationToken ct)
     {

@@ -54,6 +54,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             apiKey, ShopDomain, shopifySecret, DemoCatalogue.Policy), now, ct);
         merchant.BrandColor = "#0f5c4d";
         SeedLogo(db, merchant, now);
+        SetTrackingSecrets(merchant);
         SeedCatalogue(db, now);
         SeedCarriers(db, now);
         SeedWarehouse(db, now);
@@ -85,7 +86,19 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             db.ApiKeys.Add(MerchantSetup.AdminKey(merchant.Id, apiKey, now));
         }
         if (settings.DemoShopifySecret is { } secret && merchant.ShopifySecret != secret) merchant.ShopifySecret = secret;
+        SetTrackingSecrets(merchant);
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
+    /// The demo's tracking webhook secrets: fixed by RETOUR_DEMO_AFTERSHIP_SECRET, RETOUR_DEMO_EASYPOST_SECRET and
+    /// RETOUR_DEMO_SHIPPO_TOKEN when set (so scripts can sign events), else random and kept in the data directory.
+    /// </summary>
+    private void SetTrackingSecrets(Merchant merchant)
+    {
+        merchant.AftershipSecret = settings.DemoAftershipSecret ?? merchant.AftershipSecret ?? ReadOrCreate("demo-aftership-secret.txt", ApiKey.NewSecret);
+        merchant.EasypostSecret = settings.DemoEasypostSecret ?? merchant.EasypostSecret ?? ReadOrCreate("demo-easypost-secret.txt", ApiKey.NewSecret);
+        merchant.ShippoToken = settings.DemoShippoToken ?? merchant.ShippoToken ?? ReadOrCreate("demo-shippo-token.txt", ApiKey.NewSecret);
     }
 
     private string ReadOrCreate(string file, Func<string> create)

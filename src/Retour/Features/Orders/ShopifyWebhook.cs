@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Retour.Core.Security;
 using Retour.Infrastructure.Db;
 using Retour.Infrastructure.Http;
 
@@ -28,7 +28,7 @@ public static class ShopifyWebhook
     public static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Handle(
         HttpRequest request, RetourDb db, TenantContext tenant, TimeProvider clock, CancellationToken ct, string? merchant = null)
     {
-        var body = await ReadBodyAsync(request, ct);
+        var body = await request.ReadAllBytesAsync(ct);
         var domain = request.Headers["X-Shopify-Shop-Domain"].ToString().Trim().ToLowerInvariant();
         var shop = await db.Merchants.AsNoTracking()
             .Where(m => merchant != null ? m.Slug == merchant : m.ShopifyDomain == domain)
@@ -104,22 +104,7 @@ public static class ShopifyWebhook
         return TypedResults.Ok(ack);
     }
 
-    public static bool SignatureValid(byte[] body, string secret, string? header)
-    {
-        if (string.IsNullOrWhiteSpace(header)) return false;
-        Span<byte> given = stackalloc byte[64];
-        if (!Convert.TryFromBase64String(header.Trim(), given, out var n) || n != 32) return false;
-        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body);
-        return CryptographicOperations.FixedTimeEquals(expected, given[..n]);
-    }
+    public static bool SignatureValid(byte[] body, string secret, string? header) => WebhookSignatures.Base64HmacValid(body, secret, header);
 
-    public static string Sign(byte[] body, string secret) =>
-        Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
-
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken ct)
-    {
-        using var ms = new MemoryStream();
-        await request.Body.CopyToAsync(ms, ct);
-        return ms.ToArray();
-    }
+    public static string Sign(byte[] body, string secret) => WebhookSignatures.Base64Hmac(body, secret);
 }

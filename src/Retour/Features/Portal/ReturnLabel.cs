@@ -11,7 +11,7 @@ namespace Retour.Features.Portal;
 /// <summary>What goes on a return label.</summary>
 public sealed record LabelData(
     string Rma, string MerchantName, string? BrandColor, string OrderNumber, string? CarrierName, PostalAddress? From, string? ToName,
-    PostalAddress? To, string QrPayload, string? PickupDate, int Items, byte[]? Logo = null);
+    PostalAddress? To, string QrPayload, string? PickupDate, int Items, byte[]? Logo = null, string? TrackingNumber = null);
 
 /// <summary>
 /// An A6 return label drawn with PDFsharp: brand bar, RMA, carrier, the from and to addresses and a QR code (QRCoder's
@@ -80,6 +80,7 @@ public static class ReturnLabel
             y += 14;
             Line(g, $"Order {d.OrderNumber} · {d.Items} item(s)" + (d.CarrierName is null ? "" : $" · {d.CarrierName}"), 8, false, XBrushes.Black, m, y, w - 2 * m);
             if (d.PickupDate is not null) { y += 11; Line(g, $"Pickup {d.PickupDate}", 8, false, XBrushes.Black, m, y, w - 2 * m); }
+            if (d.TrackingNumber is not null) { y += 11; Line(g, $"Tracking {d.TrackingNumber}", 8, true, XBrushes.Black, m, y, w - 2 * m); }
 
             y += 18;
             Line(g, "FROM", 7, true, XBrushes.DimGray, m, y, w - 2 * m);

@@ -32,7 +32,7 @@ public static class ReadReturns
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
         var photos = (await db.Photos.AsNoTracking().Where(p => p.ReturnId == ret.Id).OrderBy(p => p.Id)
             .Select(p => new { p.Id, p.OrderLineRef }).ToListAsync(ct)).ToLookup(p => p.OrderLineRef, p => p.Id);
-        return TypedResults.Ok(ReturnDto.From(ret, timeline, photos));
+        return TypedResults.Ok(ReturnDto.From(ret, timeline, photos) with { Shipment = await Carriers.ShipmentDto.LoadAsync(db, ret, ct) });
     }
 
     public static async Task<IResult> GetPhoto(Guid id, Guid photoId, RetourDb db, HttpContext http, CancellationToken ct)

@@ -34,7 +34,8 @@ public sealed record ReturnDto(
     string? CustomerEmail, string Currency, IReadOnlyList<ReturnLineDto> Lines, RefundEstimateDto RefundEstimate,
     DecisionDto Decision, IReadOnlyList<string> Flags, int PolicyVersion, IReadOnlyList<ReturnStatus> NextStatuses,
     string? Locale, string? Carrier, bool BoxFree, DateOnly? PickupDate, PostalAddress? FromAddress,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineEventDto>? Timeline)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineEventDto>? Timeline,
+    Carriers.ShipmentDto? Shipment = null)
 {
     public static ReturnDto From(Return r, IEnumerable<AuditEvent>? timeline = null, ILookup<string, Guid>? photos = null) =>
         From(r, Json.Deserialize<RefundBreakdown>(r.EstimateJson)!, Json.Deserialize<Decision>(r.DecisionJson)!, timeline, photos);

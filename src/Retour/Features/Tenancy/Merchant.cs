@@ -18,6 +18,10 @@ public sealed class Merchant
     public string? ShopifyDomain { get; set; }
     /// <summary>Kept readable, not hashed: verifying an HMAC needs the secret itself.</summary>
     public string? ShopifySecret { get; set; }
+    /// <summary>Tracking webhook secrets (readable for the same reason): AfterShip's and EasyPost's HMAC keys, Shippo's URL token.</summary>
+    public string? AftershipSecret { get; set; }
+    public string? EasypostSecret { get; set; }
+    public string? ShippoToken { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
 
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
@@ -41,6 +45,9 @@ public sealed class Merchant
             b.Property(x => x.ShopifyDomain).HasMaxLength(255);
             b.HasIndex(x => x.ShopifyDomain).IsUnique();
             b.Property(x => x.ShopifySecret).HasMaxLength(255);
+            b.Property(x => x.AftershipSecret).HasMaxLength(255);
+            b.Property(x => x.EasypostSecret).HasMaxLength(255);
+            b.Property(x => x.ShippoToken).HasMaxLength(255);
         }
     }
 }

@@ -11,15 +11,24 @@ using Retour.Infrastructure.Http;
 
 namespace Retour.Features.Tenancy;
 
+/// <summary>Where each tracking provider posts, and whether its secret is set (secrets are write-only).</summary>
+public sealed record TrackingWebhookDto(string Provider, string Url, bool Configured);
+
 public sealed record MerchantDto(string Slug, string Name, string Currency, string TimeZone, string DefaultLocale, IReadOnlyList<string> Locales,
-    string? BrandColor, string? LogoUrl, string PortalUrl, string PolicyUrl)
+    string? BrandColor, string? LogoUrl, string PortalUrl, string PolicyUrl, IReadOnlyList<TrackingWebhookDto> TrackingWebhooks)
 {
     public static MerchantDto From(Merchant m) => new(m.Slug, m.Name, m.Currency, m.TimeZone, m.DefaultLocale, m.Locales, m.BrandColor, m.LogoUrl,
-        $"/r/{m.Slug}", $"/r/{m.Slug}/policy");
+        $"/r/{m.Slug}", $"/r/{m.Slug}/policy",
+        [
+            new("aftership", $"/api/v1/tracking/aftership/{m.Slug}", m.AftershipSecret is not null),
+            new("easypost", $"/api/v1/tracking/easypost/{m.Slug}", m.EasypostSecret is not null),
+            new("shippo", $"/api/v1/tracking/shippo/{m.Slug}?token=…", m.ShippoToken is not null),
+        ]);
 }
 
-/// <summary>PATCH body: only the fields sent change; an empty string clears brand_color or logo_url.</summary>
-public sealed record MerchantUpdate(string? Name = null, string? BrandColor = null, string? LogoUrl = null, string? DefaultLocale = null);
+/// <summary>PATCH body: only the fields sent change; an empty string clears brand_color, logo_url or a tracking secret.</summary>
+public sealed record MerchantUpdate(string? Name = null, string? BrandColor = null, string? LogoUrl = null, string? DefaultLocale = null,
+    string? AftershipSecret = null, string? EasypostSecret = null, string? ShippoToken = null);
 
 /// <summary>
 /// GET /api/v1/merchant and PATCH /api/v1/merchant: the shop's public face in the portal (name, brand colour, logo, default
@@ -35,7 +44,7 @@ public static partial class MerchantEndpoints
         api.MapGet("/merchant", Get).RequireScope(Scopes.PolicyRead).WithName("GetMerchant").WithTags("Merchant");
         api.MapPatch("/merchant", Patch).RequireScope(Scopes.PolicyWrite).WithName("PatchMerchant").WithTags("Merchant")
             .WithSummary("Change the shop's name, brand colour, logo or default language")
-            .WithDescription("Send only what changes. brand_color is #RRGGBB (the portal darkens it until white text on it meets WCAG AA); logo_url is an https URL of an image; an empty string clears either. default_locale is one of the shop's languages. Labels print only an uploaded logo (PUT /merchant/logo): Retour never fetches a remote image while drawing a label.");
+            .WithDescription("Send only what changes. brand_color is #RRGGBB (the portal darkens it until white text on it meets WCAG AA); logo_url is an https URL of an image; an empty string clears either. default_locale is one of the shop's languages. aftership_secret, easypost_secret and shippo_token set the tracking webhook secrets (write-only; GET shows tracking_webhooks with configured true or false). Labels print only an uploaded logo (PUT /merchant/logo): Retour never fetches a remote image while drawing a label.");
         api.MapPut("/merchant/logo", PutLogo).RequireScope(Scopes.PolicyWrite).WithName("PutMerchantLogo").WithTags("Merchant")
             .WithMetadata(new BodyLimitAttribute(MerchantLogo.MaxBytes + 64 * 1024))
             .WithSummary("Upload the shop's logo for the portal and the return labels")
@@ -132,9 +141,7 @@ public static partial class MerchantEndpoints
             await file.CopyToAsync(fs, ct);
             return fs.ToArray();
         }
-        using var ms = new MemoryStream();
-        await request.Body.CopyToAsync(ms, ct);
-        return ms.ToArray();
+        return await request.ReadAllBytesAsync(ct);
     }
 
     private static void Audit(RetourDb db, HttpContext http, Guid merchantId, string action, string? reason, DateTimeOffset at)
@@ -166,13 +173,20 @@ public static partial class MerchantEndpoints
             errors.Add(new FieldError("logo_url", "Use an https URL of at most 500 characters."));
         if (update.DefaultLocale is { } locale && !m.Locales.Contains(locale))
             errors.Add(new FieldError("default_locale", $"Use one of the shop's languages: {string.Join(", ", m.Locales)}."));
+        foreach (var (field, value) in new[] { ("aftership_secret", update.AftershipSecret), ("easypost_secret", update.EasypostSecret), ("shippo_token", update.ShippoToken) })
+            if (value is { Length: > 0 } v && (v.Length is < 16 or > 255 || v.Any(char.IsControl)))
+                errors.Add(new FieldError(field, "Use 16 to 255 characters, as the provider shows the secret."));
         if (errors.Count > 0) return Problems.Validation(errors);
 
+        if (update.AftershipSecret is not null) m.AftershipSecret = update.AftershipSecret.Length == 0 ? null : update.AftershipSecret;
+        if (update.EasypostSecret is not null) m.EasypostSecret = update.EasypostSecret.Length == 0 ? null : update.EasypostSecret;
+        if (update.ShippoToken is not null) m.ShippoToken = update.ShippoToken.Length == 0 ? null : update.ShippoToken;
         if (update.Name is not null) m.Name = update.Name.Trim();
         if (update.BrandColor is not null) m.BrandColor = update.BrandColor.Length == 0 ? null : update.BrandColor.ToLowerInvariant();
         if (update.LogoUrl is not null) m.LogoUrl = update.LogoUrl.Length == 0 ? null : update.LogoUrl;
         if (update.DefaultLocale is not null) m.DefaultLocale = update.DefaultLocale;
-        Audit(db, http, m.Id, "settings_changed", string.Join(',', new[] { ("name", update.Name), ("brand_color", update.BrandColor), ("logo_url", update.LogoUrl), ("default_locale", update.DefaultLocale) }
+        Audit(db, http, m.Id, "settings_changed", string.Join(',', new[] { ("name", update.Name), ("brand_color", update.BrandColor), ("logo_url", update.LogoUrl), ("default_locale", update.DefaultLocale),
+                ("aftership_secret", update.AftershipSecret), ("easypost_secret", update.EasypostSecret), ("shippo_token", update.ShippoToken) }
             .Where(f => f.Item2 is not null).Select(f => f.Item1)), clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
         directory.Forget(m.Id);

@@ -29,6 +29,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<StoreRefund> StoreRefunds => Set<StoreRefund>();
     public DbSet<Product> Products => Set<Product>();
     public DbSet<Carrier> Carriers => Set<Carrier>();
+    public DbSet<Shipment> Shipments => Set<Shipment>();
+    public DbSet<TrackingEvent> TrackingEvents => Set<TrackingEvent>();
     public DbSet<PolicyVersion> PolicyVersions => Set<PolicyVersion>();
     public DbSet<Return> Returns => Set<Return>();
     public DbSet<ReturnLine> ReturnLines => Set<ReturnLine>();
@@ -65,6 +67,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new StoreRefund.Config());
         mb.ApplyConfiguration(new Product.Config());
         mb.ApplyConfiguration(new Carrier.Config());
+        mb.ApplyConfiguration(new Shipment.Config());
+        mb.ApplyConfiguration(new TrackingEvent.Config());
         mb.ApplyConfiguration(new PolicyVersion.Config());
         mb.ApplyConfiguration(new Return.Config());
         mb.ApplyConfiguration(new ReturnLine.Config());
@@ -85,6 +89,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<StoreRefund>(mb);
         TenantFilter<Product>(mb);
         TenantFilter<Carrier>(mb);
+        TenantFilter<Shipment>(mb);
+        TenantFilter<TrackingEvent>(mb);
         TenantFilter<PolicyVersion>(mb);
         TenantFilter<Return>(mb);
         TenantFilter<ReturnLine>(mb);
@@ -106,6 +112,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(StoreRefund)] = "store_refunds",
             [typeof(Product)] = "products",
             [typeof(Carrier)] = "carriers",
+            [typeof(Shipment)] = "shipments",
+            [typeof(TrackingEvent)] = "tracking_events",
             [typeof(PolicyVersion)] = "policy_versions",
             [typeof(Return)] = "returns",
             [typeof(ReturnLine)] = "return_lines",

@@ -37,7 +37,7 @@ public sealed class StatusModel : PortalPage
     public bool HasCounterCode => LabelStates.Contains(Return.Status) && (Return.BoxFree || Return.Method == ReturnMethod.InStore);
     public string LabelUrl => $"/r/{Slug}/returns/{Return.Rma}/label?t={Uri.EscapeDataString(Token)}";
     public string SelfUrl => $"/r/{Slug}/returns/{Return.Rma}?t={Uri.EscapeDataString(Token)}";
-    public string QrPayload => $"RETOUR:{Return.Rma}";
+    public string QrPayload => ReturnLabels.QrPayload(Return.Rma);
 
     private async Task<IActionResult?> LoadAsync(string rma, string? t)
     {
@@ -104,16 +104,7 @@ public sealed class StatusModel : PortalPage
     {
         if (await LoadAsync(rma, t) is { } stop) return stop;
         if (!HasLabel) return NotFound();
-        var carrier = Logistics.Carrier(Return.CarrierCode);
-        // Only the uploaded logo is printed: a label never waits on, or fetches for a shopper, a remote image.
-        var logo = MerchantEndpoints.IsUploaded(Slug, Merchant.LogoUrl)
-            ? await Db.MerchantLogos.AsNoTracking().Select(l => l.Data).FirstOrDefaultAsync(HttpContext.RequestAborted) : null;
-        // A drop-off keeps no address of its own: the parcel comes from where the order went.
-        var from = From ?? await Db.Orders.AsNoTracking().Where(o => o.Id == Return.OrderId).Select(Retour.Features.Orders.Order.ShippingAddress)
-            .FirstOrDefaultAsync(HttpContext.RequestAborted);
-        var pdf = ReturnLabel.Render(new LabelData(Return.Rma, Merchant.Name, Merchant.BrandColor, Return.OrderNumber, carrier?.Name ?? Return.CarrierCode,
-            from, Logistics.WarehouseName ?? Merchant.Name, Logistics.ReturnAddress, QrPayload, Return.PickupDate?.ToString("yyyy-MM-dd"),
-            Return.Lines.Sum(l => l.Quantity), logo));
+        var pdf = await ReturnLabels.RenderAsync(Db, Merchant, Logistics, Return, HttpContext.RequestAborted);
         return File(pdf, "application/pdf", $"return-label-{Return.Rma}.pdf");
     }
 
