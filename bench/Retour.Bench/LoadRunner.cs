@@ -8,6 +8,32 @@ public sealed record LoadResult(string Name, int Concurrency, double Seconds, lo
     public double Rps => Requests / Seconds;
 }
 
+/// <summary>
+/// The measured window every scenario shares: the workers start at once, <see cref="Measuring"/> is true from the end of
+/// the warm-up for the duration, then <see cref="Stopped"/> ends the workers.
+/// </summary>
+public sealed class LoadWindow
+{
+    private volatile bool _measuring, _stopped;
+    public bool Measuring => _measuring;
+    public bool Stopped => _stopped;
+
+    /// <summary>Runs the workers through warm-up and measurement; returns the measured seconds.</summary>
+    public async Task<double> RunAsync(int concurrency, Func<int, Task> worker, TimeSpan warmup, TimeSpan duration)
+    {
+        var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(() => worker(w))).ToArray();
+        await Task.Delay(warmup);
+        _measuring = true;
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(duration);
+        _measuring = false;
+        var seconds = clock.Elapsed.TotalSeconds;
+        _stopped = true;
+        await Task.WhenAll(workers);
+        return seconds;
+    }
+}
+
 /// <summary>C closed-loop clients sending requests as fast as answers come back, for T seconds after a warm-up.</summary>
 public static class LoadRunner
 {
@@ -16,8 +42,7 @@ public static class LoadRunner
     {
         isSuccess ??= s => s is >= 200 and < 300;
         long sequence = 0;
-        var measuring = false;
-        var stop = false;
+        var window = new LoadWindow();
         var latencies = new List<double>[concurrency];
         var statuses = new Dictionary<int, long>[concurrency];
         var errors = new long[concurrency];
@@ -26,7 +51,7 @@ public static class LoadRunner
         {
             latencies[w] = new List<double>(100_000);
             statuses[w] = [];
-            while (!Volatile.Read(ref stop))
+            while (!window.Stopped)
             {
                 var n = Interlocked.Increment(ref sequence);
                 var started = Stopwatch.GetTimestamp();
@@ -38,22 +63,14 @@ public static class LoadRunner
                     status = (int)res.StatusCode;
                 }
                 catch (Exception) { status = 0; }
-                if (!Volatile.Read(ref measuring)) continue;
+                if (!window.Measuring) continue;
                 latencies[w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 statuses[w][status] = statuses[w].GetValueOrDefault(status) + 1;
                 if (!isSuccess(status)) errors[w]++;
             }
         }
 
-        var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(() => Worker(w))).ToArray();
-        await Task.Delay(warmup);
-        Volatile.Write(ref measuring, true);
-        var clock = Stopwatch.StartNew();
-        await Task.Delay(duration);
-        Volatile.Write(ref measuring, false);
-        var seconds = clock.Elapsed.TotalSeconds;
-        Volatile.Write(ref stop, true);
-        await Task.WhenAll(workers);
+        var seconds = await window.RunAsync(concurrency, Worker, warmup, duration);
 
         return Summarise(name, concurrency, seconds, latencies, statuses, errors);
     }

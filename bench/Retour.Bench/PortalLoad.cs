@@ -36,8 +36,7 @@ public static partial class PortalLoad
     public static async Task<Result> RunAsync(string baseUrl, string slug, IReadOnlyList<(string Number, string Email)> orders, int concurrency,
         TimeSpan warmup, TimeSpan duration)
     {
-        var measuring = false;
-        var stop = false;
+        var window = new LoadWindow();
         var steps = new[] { "GET /r/{slug} (form)", "POST /r/{slug} (lookup)", "GET /r/{slug}/items", "lookup + lines" };
         var latencies = Enumerable.Range(0, 4).Select(_ => new List<double>[concurrency]).ToArray();
         var statuses = Enumerable.Range(0, 4).Select(_ => new Dictionary<int, long>[concurrency]).ToArray();
@@ -50,11 +49,11 @@ public static partial class PortalLoad
             using var handler = new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
             using var client = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
             client.DefaultRequestHeaders.AcceptLanguage.ParseAdd("de-DE,de;q=0.9,en;q=0.5");
-            while (!Volatile.Read(ref stop))
+            while (!window.Stopped)
             {
                 var (number, email) = orders[(int)(Interlocked.Increment(ref sequence) % orders.Count)];
                 var cookies = new Dictionary<string, string>();
-                var measure = Volatile.Read(ref measuring);
+                var measure = window.Measuring;
 
                 void Record(int step, long started, int status, int expected)
                 {
@@ -96,15 +95,7 @@ public static partial class PortalLoad
             }
         }
 
-        var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(() => Shopper(w))).ToArray();
-        await Task.Delay(warmup);
-        Volatile.Write(ref measuring, true);
-        var clock = Stopwatch.StartNew();
-        await Task.Delay(duration);
-        Volatile.Write(ref measuring, false);
-        var seconds = clock.Elapsed.TotalSeconds;
-        Volatile.Write(ref stop, true);
-        await Task.WhenAll(workers);
+        var seconds = await window.RunAsync(concurrency, Shopper, warmup, duration);
 
         LoadResult Summary(int s) => LoadRunner.Summarise(steps[s].Replace("{slug}", slug), concurrency, seconds, latencies[s], statuses[s], errors[s]);
         return new Result(Summary(0), Summary(1), Summary(2), Summary(3));

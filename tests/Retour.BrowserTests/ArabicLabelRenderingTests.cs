@@ -2,6 +2,7 @@ using Microsoft.Playwright;
 using PdfSharp.Drawing;
 using PdfSharp.Pdf;
 using Retour.BrowserTests.Support;
+using Retour.Tests.Support;
 using Retour.Features.Portal;
 using Xunit;
 
@@ -74,26 +75,14 @@ public sealed class ArabicLabelRenderingTests(PortalSite site)
         Directory.CreateDirectory(dir);
         var pdf = Path.Combine(dir, "line.pdf");
         doc.Save(pdf);
-        PortalSite.Tool("pdftoppm", "-r", "72", "-gray", "-singlefile", pdf, Path.Combine(dir, "line"));
-        PortalSite.Tool("pdftoppm", "-r", "72", "-png", "-singlefile", pdf, Path.Combine(PortalSite.Screenshots, $"arabic-{name}-{Guid.NewGuid().ToString("N")[..6]}"));
-        var pgm = File.ReadAllBytes(Path.Combine(dir, "line.pgm"));
+        Poppler.Run("pdftoppm", "-r", "72", "-png", "-singlefile", pdf, Path.Combine(PortalSite.Screenshots, $"arabic-{name}-{Guid.NewGuid().ToString("N")[..6]}"));
+        var raster = Poppler.Rasterise(pdf, dir, grey: true);
         Directory.Delete(dir, true);
-        // Binary PGM: "P5", width, height, maxval, one whitespace, then the pixels.
-        var header = new List<string>();
-        var at = 0;
-        while (header.Count < 4)
-        {
-            while (char.IsWhiteSpace((char)pgm[at])) at++;
-            var start = at;
-            while (!char.IsWhiteSpace((char)pgm[at])) at++;
-            header.Add(System.Text.Encoding.ASCII.GetString(pgm, start, at - start));
-        }
-        at++;
-        var (w, h) = (int.Parse(header[1]), int.Parse(header[2]));
+        var (w, h, pgm) = (raster.Width, raster.Height, raster.Pixels);
         Assert.Equal((Width, Height), (w, h));
         var cols = new double[w];
         for (var y = 0; y < h; y++)
-            for (var x = 0; x < w; x++) cols[x] += 255 - pgm[at + y * w + x];
+            for (var x = 0; x < w; x++) cols[x] += 255 - pgm[y * w + x];
         return cols;
     }
 

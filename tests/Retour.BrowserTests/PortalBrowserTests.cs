@@ -36,7 +36,7 @@ public sealed class PortalBrowserTests(PortalSite site)
         await download.SaveAsAsync(path);
         var bytes = await File.ReadAllBytesAsync(path);
         Assert.Equal("%PDF-", System.Text.Encoding.ASCII.GetString(bytes, 0, 5));
-        Assert.Contains(rma, PortalSite.PdfText(path));
+        Assert.Contains(rma, Poppler.Text(path));
         return path;
     }
 
@@ -178,7 +178,7 @@ public sealed class PortalBrowserTests(PortalSite site)
         await PortalSite.ShotAsync(page, "ar-5-status");
         var pdf = await DownloadLabelAsync(page, rma);
         // The label's Arabic is drawn as joined letter forms (Arabic presentation forms), in an order that reads back as the address.
-        var text = PortalSite.PdfText(pdf);
+        var text = Poppler.Text(pdf);
         Assert.Contains("\uFEA9\uFE91\uFEF2", text); // دبي: dal, initial beh, final yeh
         Assert.Contains("شارع الشيخ زايد", text.Normalize(System.Text.NormalizationForm.FormKC));
     }

@@ -95,7 +95,7 @@ public sealed class PortalInteractionTests(PortalSite site)
         var download = await page.RunAndWaitForDownloadAsync(() => page.Keyboard.PressAsync("Enter"));
         var path = Path.Combine(PortalSite.Screenshots, $"label-keyboard-{rma}.pdf");
         await download.SaveAsAsync(path);
-        Assert.Contains(rma, PortalSite.PdfText(path));
+        Assert.Contains(rma, Poppler.Text(path));
     }
 
     [Fact]

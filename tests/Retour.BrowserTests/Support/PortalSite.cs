@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -107,20 +106,6 @@ public sealed class PortalSite : IAsyncLifetime
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
 
     /// <summary>Text from a PDF, read back by poppler's pdftotext (the test command installs poppler-utils).</summary>
-    public static string PdfText(string pdfPath) => Tool("pdftotext", "-layout", pdfPath, "-");
-
-    /// <summary>Runs a command-line tool (poppler's) and returns its output; a non-zero exit fails the test with its message.</summary>
-    public static string Tool(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed: {stderr.Result}");
-        return output;
-    }
-
     private static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -53,7 +52,7 @@ public sealed class MerchantLogoTests(RetourApp app) : IClassFixture<RetourApp>
         var label = await LabelAsync(m, rma);
         Assert.Matches(new Regex(@"/Subtype\s*/Image"), Encoding.Latin1.GetString(label));
         // A drop-off has no address of its own: the label's sender is the order's shipping address.
-        Assert.Contains("Hauptstr. 1", PdfText(label));
+        Assert.Contains("Hauptstr. 1", Poppler.Text(label));
         var inked = MagentaPixels(label);
         // Drawn 20 pt high at 2:1, so about 40 × 20 px at 72 dpi.
         Assert.InRange(inked, 500, 1200);
@@ -173,64 +172,18 @@ public sealed class MerchantLogoTests(RetourApp app) : IClassFixture<RetourApp>
         return await res.Content.ReadAsByteArrayAsync();
     }
 
-    private static string PdfText(byte[] pdf)
-    {
-        var file = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllBytes(file, pdf);
-            var psi = new ProcessStartInfo("pdftotext", [file, "-"]) { RedirectStandardOutput = true };
-            using var p = Process.Start(psi)!;
-            var text = p.StandardOutput.ReadToEnd();
-            p.WaitForExit(30_000);
-            return text;
-        }
-        finally { File.Delete(file); }
-    }
-
-    /// <summary>Rasterises the label with poppler's pdftoppm (72 dpi unless told) and counts the pixels of one colour.</summary>
     private static int MagentaPixels(byte[] pdf) => Pixels(pdf, Magenta);
 
+    /// <summary>Rasterises the label with poppler (72 dpi unless told) and counts the pixels of one colour.</summary>
     private static int Pixels(byte[] pdf, (byte R, byte G, byte B) colour, int dpi = 72)
     {
-        var dir = Directory.CreateTempSubdirectory("label-");
-        try
-        {
-            var file = Path.Combine(dir.FullName, "label.pdf");
-            File.WriteAllBytes(file, pdf);
-            var psi = new ProcessStartInfo("pdftoppm", ["-r", dpi.ToString(), "-singlefile", file, Path.Combine(dir.FullName, "page")]) { RedirectStandardError = true };
-            using (var p = Process.Start(psi)!)
-            {
-                p.WaitForExit(30_000);
-                Assert.True(p.ExitCode == 0, "pdftoppm failed: " + p.StandardError.ReadToEnd());
-            }
-            var (w, h, rgb) = ReadPpm(File.ReadAllBytes(Path.Combine(dir.FullName, "page.ppm")));
-            Assert.True(w > 250 && h > 350, $"Unexpected page size {w}×{h}");
-            var count = 0;
-            for (var i = 0; i + 2 < rgb.Length; i += 3)
-                if (Math.Abs(rgb[i] - colour.R) < 12 && Math.Abs(rgb[i + 1] - colour.G) < 12 && Math.Abs(rgb[i + 2] - colour.B) < 12) count++;
-            return count;
-        }
-        finally { dir.Delete(true); }
-    }
-
-    /// <summary>A binary PPM (P6, maxval 255): header tokens separated by whitespace, then RGB bytes.</summary>
-    private static (int W, int H, byte[] Rgb) ReadPpm(byte[] b)
-    {
-        var at = 0;
-        string Token()
-        {
-            while (char.IsWhiteSpace((char)b[at])) at++;
-            var start = at;
-            while (!char.IsWhiteSpace((char)b[at])) at++;
-            return Encoding.ASCII.GetString(b, start, at - start);
-        }
-        Assert.Equal("P6", Token());
-        var w = int.Parse(Token());
-        var h = int.Parse(Token());
-        Assert.Equal("255", Token());
-        at++;
-        return (w, h, b[at..(at + w * h * 3)]);
+        var page = Poppler.Rasterise(pdf, dpi);
+        Assert.True(page.Width > 250 * dpi / 72 && page.Height > 350 * dpi / 72, $"Unexpected page size {page.Width}×{page.Height}");
+        var rgb = page.Pixels;
+        var count = 0;
+        for (var i = 0; i + 2 < rgb.Length; i += 3)
+            if (Math.Abs(rgb[i] - colour.R) < 12 && Math.Abs(rgb[i + 1] - colour.G) < 12 && Math.Abs(rgb[i + 2] - colour.B) < 12) count++;
+        return count;
     }
 
     private static byte[] Chunk(string type, byte[] data)

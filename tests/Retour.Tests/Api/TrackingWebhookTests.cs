@@ -83,6 +83,7 @@ public sealed class TrackingWebhookTests(RetourApp app) : IClassFixture<RetourAp
         var (rma, tracking) = await BookedReturnAsync(m, "T-1");
         var body = AfterShipBody(tracking);
         var before = await EventCount(m);
+        Assert.Equal(1, await app.WithDb(m.Id, db => db.OutboxMessages.CountAsync(x => x.MerchantId == m.Id && x.Type == "shipment.requested")));
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAfterShip(m.Slug, body, null)).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAfterShip(m.Slug, body, WebhookSignatures.Base64Hmac(body, "wrong-secret-0123456789"))).Status);
@@ -188,6 +189,11 @@ public sealed class TrackingWebhookTests(RetourApp app) : IClassFixture<RetourAp
         Assert.Equal("unmatched", ack.Str("status"));
         Assert.Equal(0, ack["stored"]!.GetValue<int>());
         Assert.Equal("awaiting_shipment", (await a.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK).Str("status"));
+        // B has no carriers: its approved returns ask for no booking at all (the relay skips them by type).
+        (await b.Client.Post("/api/v1/orders", Orders.Delivered("B-1"))).Expect(HttpStatusCode.Created);
+        Assert.Equal("approved", (await b.Client.Post("/api/v1/returns", Orders.ReturnOf("B-1"))).Expect(HttpStatusCode.Created).Str("status"));
+        Assert.Equal(0, await app.WithDb(b.Id, db => db.OutboxMessages.CountAsync(x => x.MerchantId == b.Id && x.Type == "shipment.requested")));
+        Assert.Equal(1, await app.WithDb(b.Id, db => db.OutboxMessages.CountAsync(x => x.MerchantId == b.Id && x.Type == "return.approved")));
         // A shop with no secret set for a provider refuses it; an unknown provider is a 404.
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client(null).PostAsync($"/api/v1/tracking/shippo/{b.Slug}?token=", new StringContent("{}"))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await app.Client(null).PostAsync($"/api/v1/tracking/dhl/{b.Slug}", new StringContent("{}"))).StatusCode);

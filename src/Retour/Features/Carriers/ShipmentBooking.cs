@@ -30,19 +30,19 @@ public static class SandboxCarrier
 }
 
 /// <summary>
-/// On approval, books the return's parcel with its carrier: a shipment with a tracking number and a first event, and the
+/// On approval (shipment.requested, raised only for returns that ship a parcel with a carrier), books the return's parcel with its carrier: a shipment with a tracking number and a first event, and the
 /// return moves to awaiting_shipment (label issued or pickup booked). Runs from the outbox, outside the shopper's request.
 /// </summary>
 public sealed class ShipmentBooking(TrackingMaps maps, TimeProvider clock) : IOutboxHandler
 {
     public string Name => "shipment_booking";
-    public IReadOnlyCollection<string> Types { get; } = ["return.approved"];
+    public IReadOnlyCollection<string> Types { get; } = [ReturnTransitions.ShipmentRequested];
 
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
     {
         var evt = Json.Deserialize<ReturnEvent>(message.Payload);
         if (evt is null) return;
-        var ret = await db.Returns.Include(r => r.Lines).FirstOrDefaultAsync(r => r.Id == evt.ReturnId, ct);
+        var ret = await db.Returns.FirstOrDefaultAsync(r => r.Id == evt.ReturnId, ct);
         if (ret is null || ret.Status != ReturnStatus.Approved || ret.CarrierCode is null || ret.Method is not (ReturnMethod.Pickup or ReturnMethod.DropOff)) return;
         if (await db.Shipments.AnyAsync(s => s.ReturnId == ret.Id && s.CancelledAt == null, ct)) return;
         var carrier = await db.Carriers.AsNoTracking().FirstOrDefaultAsync(c => c.Code == ret.CarrierCode, ct);

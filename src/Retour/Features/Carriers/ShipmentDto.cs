@@ -29,7 +29,7 @@ public sealed record ShipmentDto(
         return new ShipmentDto(s.CarrierCode, s.Service, s.TrackingNumber, s.Status, s.Incident, $"/api/v1/returns/{ret.Id}/label",
             s.Service == "pickup" ? new PickupDto(s.PickupDate, s.PickupAttempts) : null,
             [.. events.Select(e => new TrackingEventDto(e.Status, e.RawCode, e.Message, e.Location, e.Incident, e.OccurredAt, e.Provider))],
-            s.AllocationJson is null ? null : JsonDocument.Parse(s.AllocationJson).RootElement.Clone(), s.CreatedAt, s.CancelledAt);
+            s.AllocationJson is null ? null : JsonSerializer.Deserialize<JsonElement>(s.AllocationJson), s.CreatedAt, s.CancelledAt);
     }
 }
 

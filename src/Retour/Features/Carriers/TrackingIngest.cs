@@ -107,7 +107,8 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
         DateTimeOffset now, CancellationToken ct)
     {
         var returnIds = shipments.Select(s => s.ReturnId).Distinct().ToArray();
-        var returns = await db.Returns.Include(r => r.Lines).Where(r => returnIds.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
+        // The moves tracking makes (awaiting_shipment, pickup_failed, in_transit, delivered) never give units back, so no lines.
+        var returns = await db.Returns.Where(r => returnIds.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
         foreach (var s in shipments)
         {
             TrackingStatus? current = Codes.TryParse<TrackingStatus>(s.Status, out var cs) ? cs : null;
@@ -122,7 +123,7 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
                         or TrackingStatus.OutForDelivery or TrackingStatus.AttemptFailed or TrackingStatus.Delivered)) s.PickupAttempts++;
                 support |= TrackingRules.NeedsSupport(st);
                 var next = TrackingRules.Next(current, s.StatusAt, st, e.OccurredAt);
-                if (next != current || (next == st && s.StatusAt < e.OccurredAt)) s.StatusAt = e.OccurredAt;
+                if (next != current) s.StatusAt = e.OccurredAt;
                 current = next;
             }
             s.UpdatedAt = now;

@@ -71,7 +71,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         using var ms = new MemoryStream();
         stream.CopyTo(ms);
         var (type, data) = Retour.Core.Media.Photos.Clean(ms.ToArray())!.Value;
-        var logo = new MerchantLogo { MerchantId = merchant.Id, ContentType = "", Sha256 = "", Data = [] };
+        var logo = new MerchantLogo { MerchantId = merchant.Id };
         merchant.LogoUrl = logo.Set(merchant.Slug, type, data, Retour.Core.Media.Photos.Dimensions(data)!.Value, now);
         db.MerchantLogos.Add(logo);
     }

@@ -123,7 +123,7 @@ public static class CreateReturn
                 var written = await services.Writer.StoreAsync(db,
                     new NewReturn(ret, state.Order.Id, state.Order.Version, state.Order.ReturnCount,
                         state.Order.Lines.ToDictionary(l => l.Id, l => l.ReturnedQuantity),
-                        [createdAudit, decidedAudit], [requested, decided!], response, photoSession), ct);
+                        [createdAudit, decidedAudit], [requested, .. decided], response, photoSession), ct);
                 // OrderChanged: another return (or a store refund) changed this order's quantities first — judge again.
                 if (written == WriteOutcome.Stored) return new Outcome.Created(ret, body);
             }

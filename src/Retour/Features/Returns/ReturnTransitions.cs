@@ -14,15 +14,24 @@ public sealed record ReturnEvent(Guid ReturnId, string Rma, string OrderNumber, 
 /// </summary>
 public static class ReturnTransitions
 {
-    /// <summary>Moves the return in memory and says what to record: the audit event, the outbox event, or the refusal.</summary>
-    public static (AuditEvent Audit, OutboxMessage? Event, string? Refusal) Plan(Return ret, ReturnStatus to, Actor actor, string? reason, DateTimeOffset now)
+    /// <summary>Asks the carrier to book the parcel of an approved return that travels with one (see ShipmentBooking).</summary>
+    public const string ShipmentRequested = "shipment.requested";
+
+    /// <summary>
+    /// Moves the return in memory and says what to record: the audit event and the outbox events, or the refusal. The
+    /// events are return.{status}, and on approval of a return that ships a parcel with a carrier, shipment.requested:
+    /// only those returns cost the booking handler anything, the others are skipped by type in the relay's claim.
+    /// </summary>
+    public static (AuditEvent Audit, IReadOnlyList<OutboxMessage> Events, string? Refusal) Plan(Return ret, ReturnStatus to, Actor actor, string? reason, DateTimeOffset now)
     {
         var from = ret.Status;
         if (!ret.TryMoveTo(to, now))
-            return (Audit(ret, "transition_refused", from, to, actor, reason, now), null, Lifecycle.Refusal(from, to));
-        var evt = OutboxMessage.Create(ret.MerchantId, "return." + Codes.Of(to),
-            new ReturnEvent(ret.Id, ret.Rma, ret.OrderNumber, Codes.Of(from), Codes.Of(to), reason, now), now);
-        return (Audit(ret, "status_changed", from, to, actor, reason, now), evt, null);
+            return (Audit(ret, "transition_refused", from, to, actor, reason, now), [], Lifecycle.Refusal(from, to));
+        var payload = new ReturnEvent(ret.Id, ret.Rma, ret.OrderNumber, Codes.Of(from), Codes.Of(to), reason, now);
+        var evt = OutboxMessage.Create(ret.MerchantId, "return." + Codes.Of(to), payload, now);
+        var ships = to == ReturnStatus.Approved && ret.CarrierCode is not null && ret.Method is ReturnMethod.Pickup or ReturnMethod.DropOff;
+        return (Audit(ret, "status_changed", from, to, actor, reason, now),
+            ships ? [evt, OutboxMessage.Create(ret.MerchantId, ShipmentRequested, payload, now)] : [evt], null);
     }
 
     /// <summary>
@@ -32,9 +41,9 @@ public static class ReturnTransitions
     public static async Task<string?> MoveAsync(RetourDb db, Return ret, ReturnStatus to, Actor actor, string? reason, DateTimeOffset now, CancellationToken ct)
     {
         var from = ret.Status;
-        var (audit, evt, refusal) = Plan(ret, to, actor, reason, now);
+        var (audit, events, refusal) = Plan(ret, to, actor, reason, now);
         db.AuditEvents.Add(audit);
-        if (evt is not null) db.OutboxMessages.Add(evt);
+        db.OutboxMessages.AddRange(events);
         if (refusal is null && Lifecycle.ReleasesQuantity(to) && !Lifecycle.ReleasesQuantity(from)) await ReleaseAsync(db, ret, ct);
         return refusal;
     }

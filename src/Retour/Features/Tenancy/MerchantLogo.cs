@@ -16,11 +16,11 @@ public sealed class MerchantLogo : ITenantOwned
     public const int MaxSide = 4096;
 
     public Guid MerchantId { get; set; }
-    public required string ContentType { get; set; }
+    public string ContentType { get; set; } = "";
     public int Width { get; set; }
     public int Height { get; set; }
-    public required string Sha256 { get; set; }
-    public required byte[] Data { get; set; }
+    public string Sha256 { get; set; } = "";
+    public byte[] Data { get; set; } = [];
     public DateTimeOffset UpdatedAt { get; set; }
 
     /// <summary>Sets the image (already checked and cleaned) and returns the URL the merchant's logo_url should take.</summary>

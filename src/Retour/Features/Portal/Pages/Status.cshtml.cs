@@ -1,11 +1,9 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
-using Retour.Core.Addresses;
 using Retour.Core.Policies;
 using Retour.Core.Returns;
 using Retour.Features.Carriers;
 using Retour.Features.Returns;
-using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Http;
 
@@ -26,7 +24,6 @@ public sealed class StatusModel : PortalPage
     public RefundBreakdown Estimate { get; private set; } = null!;
     public IReadOnlyList<AuditEvent> Timeline { get; private set; } = [];
     public MerchantLogistics Logistics { get; private set; } = null!;
-    public PostalAddress? From { get; private set; }
     public string Token { get; private set; } = "";
     public bool IsNew { get; private set; }
     public string? Notice { get; private set; }
@@ -52,7 +49,6 @@ public sealed class StatusModel : PortalPage
         Timeline = await Db.AuditEvents.AsNoTracking().Where(e => e.EntityId == ret.Id && (e.Action == "created" || e.Action == "status_changed"))
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(HttpContext.RequestAborted);
         Logistics = await HttpContext.RequestServices.GetRequiredService<LogisticsDirectory>().GetAsync(Merchant.Id, HttpContext.RequestAborted);
-        From = ret.FromAddressJson is null ? null : Json.Deserialize<PostalAddress>(ret.FromAddressJson);
         var policy = await HttpContext.RequestServices.GetRequiredService<Retour.Features.Policies.PolicyBook>().GetAsync(Db, ret.PolicyVersionId, HttpContext.RequestAborted);
         RefundMoment = policy.RefundMoment;
         return null;
