@@ -4,14 +4,6 @@ using Retour.Core.Returns;
 
 namespace Retour.Core.Logistics;
 
-/// <summary>A carrier as the choice of method sees it: what it offers (pickup, drop_off, box_free) and where.</summary>
-public sealed record CarrierOption(string Code, string Name, IReadOnlyList<string> Services, IReadOnlyList<string> Countries, int TransitDays)
-{
-    public bool Offers(string service) => Services.Contains(service, StringComparer.Ordinal);
-    /// <summary>An empty country list means everywhere.</summary>
-    public bool Serves(string? country) => Countries.Count == 0 || (country is not null && Countries.Contains(country, StringComparer.Ordinal));
-}
-
 public sealed record LogisticsRequest(ReturnMethod Method, string? Carrier, bool BoxFree, string? PickupDate, PostalAddress? Address);
 
 /// <summary>How the parcel travels: the carrier (if any), box-free drop-off, the pickup day and the address it leaves from.</summary>
@@ -28,11 +20,11 @@ public static class ReturnLogistics
 
     public static string ServiceOf(ReturnMethod method) => Codes.Of(method);
 
-    /// <summary>Carriers that offer the method (and box-free, when asked) in the country, fastest first.</summary>
-    public static IReadOnlyList<CarrierOption> CarriersFor(ReturnMethod method, string? country, IEnumerable<CarrierOption> all, bool boxFree = false) =>
+    /// <summary>Active carriers that offer the method (and box-free, when asked) at the address, fastest first.</summary>
+    public static IReadOnlyList<CarrierProfile> CarriersFor(ReturnMethod method, PostalAddress? from, IEnumerable<CarrierProfile> all, bool boxFree = false) =>
         method is ReturnMethod.Pickup or ReturnMethod.DropOff
-            ? [.. all.Where(c => boxFree ? method == ReturnMethod.DropOff && c.Offers("box_free") : c.Offers(ServiceOf(method)))
-                .Where(c => c.Serves(country))
+            ? [.. all.Where(c => c.Active && (boxFree ? method == ReturnMethod.DropOff && c.Offers("box_free") : c.Offers(ServiceOf(method))))
+                .Where(c => c.Serves(from?.Country, from?.PostalCode))
                 .OrderBy(c => c.TransitDays).ThenBy(c => c.Code, StringComparer.Ordinal)]
             : [];
 
@@ -41,7 +33,7 @@ public static class ReturnLogistics
         [.. Enumerable.Range(1, PickupHorizonDays).Select(today.AddDays).Where(d => d.DayOfWeek != DayOfWeek.Sunday)];
 
     public static (LogisticsChoice? Choice, IReadOnlyList<FieldError> Errors) Resolve(
-        LogisticsRequest request, PostalAddress? orderAddress, IReadOnlyList<CarrierOption> carriers, DateOnly today)
+        LogisticsRequest request, PostalAddress? orderAddress, IReadOnlyList<CarrierProfile> carriers, DateOnly today)
     {
         var errors = new List<FieldError>();
         var method = request.Method;
@@ -80,7 +72,7 @@ public static class ReturnLogistics
         if (carriers.Count > 0)
         {
             var country = from?.Country;
-            var candidates = CarriersFor(method, country, carriers, request.BoxFree);
+            var candidates = CarriersFor(method, from, carriers, request.BoxFree);
             if (request.Carrier is { } wanted)
             {
                 if (candidates.FirstOrDefault(c => c.Code == wanted) is { } c) carrier = c.Code;

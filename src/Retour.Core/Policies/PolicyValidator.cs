@@ -31,6 +31,8 @@ public static class PolicyValidator
         CheckPercent("store_credit_bonus_percent", p.StoreCreditBonusPercent);
         if (p.AssumeDeliveredAfterDays is < 0 or > 365)
             Fail("assume_delivered_after_days", "Must be between 0 and 365 days.");
+        if (p.LabelValidDays is < 1 or > 365)
+            Fail("label_valid_days", "Must be between 1 and 365 days, or null for labels that never expire.");
 
         foreach (var (category, rule) in p.Categories)
         {

@@ -69,6 +69,8 @@ public sealed record ReturnPolicy
     /// Codes are lower-case with underscores; the portal shows each in the shopper's language (texts "subreason.{code}").
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> SubReasons { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    /// <summary>Days a label (or box-free QR code) stays valid; unused by then, the return expires. Null: labels never expire.</summary>
+    public int? LabelValidDays { get; init; } = 30;
     /// <summary>When the store never reports delivery, count the window from fulfilment plus these days. Null: wait for delivery.</summary>
     public int? AssumeDeliveredAfterDays { get; init; }
 

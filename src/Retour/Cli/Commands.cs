@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Returns;
+using Retour.Features.Carriers;
 using Retour.Features.Demo;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
@@ -118,7 +119,35 @@ public static class Commands
                 return 1;
             }
         });
-        return new Command("import", "Import data from files.") { orders };
+        var carrierFile = new Argument<FileInfo>("file") { Description = "CSV file, one row per carrier (see README)." };
+        var carrierMerchant = new Option<string>("--merchant") { Description = "The merchant's slug.", Required = true };
+        var carriers = new Command("carriers", "Create or replace carriers from a CSV file (all rows or none).") { carrierFile, carrierMerchant };
+        carriers.SetAction(async (parse, ct) =>
+        {
+            var path = parse.GetValue(carrierFile)!;
+            if (!path.Exists) { Console.Error.WriteLine($"No such file: {path.FullName}"); return 1; }
+            await using var sp = CliServices.Build();
+            await sp.GetRequiredService<Migrator>().MigrateAsync(ct: ct);
+            await using var scope = sp.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            var slug = parse.GetValue(carrierMerchant)!;
+            var m = await db.Merchants.AsNoTracking().FirstOrDefaultAsync(x => x.Slug == slug, ct);
+            if (m is null) { Console.Error.WriteLine($"There is no merchant '{slug}'. Create it with `retour merchant create`."); return 1; }
+            db.Tenant.Set(m.Id);
+            using var reader = path.OpenText();
+            try
+            {
+                var summary = await ImportCarriers.RunAsync(db, reader, sp.GetRequiredService<CarrierAdapters>(), TimeProvider.System, AnsiConsole.Console, ct);
+                ImportCarriers.PrintSummary(summary, AnsiConsole.Console);
+                return summary.Rejected.Count == 0 ? 0 : 2;
+            }
+            catch (InvalidDataException e)
+            {
+                Console.Error.WriteLine($"Cannot import {path.Name}: {e.Message}");
+                return 1;
+            }
+        });
+        return new Command("import", "Import data from files.") { orders, carriers };
     }
 
     private static Command Demo()
@@ -187,6 +216,8 @@ public static class CliServices
         s.AddSingleton<MerchantDirectory>();
         s.AddSingleton<DemoSeeder>();
         s.AddReturns();
+        s.AddSingleton<ICarrierAdapter, SandboxCarrier>();
+        s.AddSingleton<CarrierAdapters>();
         return s.BuildServiceProvider();
     }
 }

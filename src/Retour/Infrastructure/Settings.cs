@@ -26,6 +26,14 @@ public sealed record RetourSettings
     /// <summary>Requests per second per API key; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; init; } = 200;
     public bool MigrateOnStart { get; init; } = true;
+    /// <summary>How long one call to a carrier may take before it counts as failed.</summary>
+    public TimeSpan CarrierTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Retries of a failed carrier call before booking falls back to the next carrier.</summary>
+    public int CarrierRetries { get; init; } = 2;
+    /// <summary>Whether sandbox parcels live their simulated life (scans, pickups, delivery) on their own.</summary>
+    public bool SandboxAutopilot { get; init; } = true;
+    /// <summary>How much faster than real time the sandbox's clock runs (360: a simulated day passes in 4 minutes).</summary>
+    public double SandboxSpeed { get; init; } = 360;
 
     public static RetourSettings From(IConfiguration c)
     {
@@ -60,6 +68,10 @@ public sealed record RetourSettings
             RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true),
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
             MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),
+            CarrierTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_CARRIER_TIMEOUT_MS"], out var ct) && ct is >= 10 and <= 600_000 ? ct : 10_000),
+            CarrierRetries = int.TryParse(c["RETOUR_CARRIER_RETRIES"], out var cr) && cr is >= 0 and <= 10 ? cr : 2,
+            SandboxAutopilot = Bool(c["RETOUR_SANDBOX_AUTOPILOT"], true),
+            SandboxSpeed = double.TryParse(c["RETOUR_SANDBOX_SPEED"], System.Globalization.CultureInfo.InvariantCulture, out var sp) && sp is >= 1 and <= 1_000_000 ? sp : 360,
         };
     }
 

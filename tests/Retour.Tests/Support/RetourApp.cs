@@ -32,6 +32,8 @@ public class RetourApp : WebApplicationFactory<Program>
             ["RETOUR_SEED_DEMO"] = "false",
             ["RETOUR_DATA_DIR"] = DataDir,
             ["RETOUR_RATE_LIMIT"] = "0",
+            // Tests drive the sandbox's events themselves (or call the poller); its simulated life would race them.
+            ["RETOUR_SANDBOX_AUTOPILOT"] = "false",
         };
         if (settings is not null) foreach (var (k, v) in settings) _settings[k] = v;
         _services = services;

@@ -7,7 +7,14 @@ public static class CarriersFeature
     public static IServiceCollection AddCarriers(this IServiceCollection s) => s
         .AddSingleton<TrackingMaps>()
         .AddSingleton<TrackingIngest>()
-        .AddSingleton<IOutboxHandler, ShipmentBooking>();
+        .AddSingleton<ICarrierAdapter, SandboxCarrier>()
+        .AddSingleton<CarrierAdapters>()
+        .AddSingleton<CarrierCalls>()
+        .AddSingleton<CarrierStats>()
+        .AddSingleton<CarrierWorker>()
+        .AddHostedService<CarrierWorkerHost>()
+        .AddSingleton<IOutboxHandler, ShipmentBooking>()
+        .AddSingleton<IOutboxHandler, ShipmentCancellation>();
 
     public static void MapCarriers(this WebApplication app, RouteGroupBuilder api)
     {

@@ -7,9 +7,9 @@ using Retour.Infrastructure.Db;
 namespace Retour.Features.Carriers;
 
 /// <summary>A merchant's active carriers and the address returns go to (the default warehouse), if set up.</summary>
-public sealed record MerchantLogistics(IReadOnlyList<CarrierOption> Carriers, string? WarehouseName, PostalAddress? ReturnAddress)
+public sealed record MerchantLogistics(IReadOnlyList<CarrierProfile> Carriers, string? WarehouseName, PostalAddress? ReturnAddress)
 {
-    public CarrierOption? Carrier(string? code) => Carriers.FirstOrDefault(c => c.Code == code);
+    public CarrierProfile? Carrier(string? code) => Carriers.FirstOrDefault(c => c.Code == code);
 }
 
 /// <summary>Carriers and the return address, read by every return and every portal page, cached briefly like merchant settings.</summary>
@@ -28,13 +28,11 @@ public sealed class LogisticsDirectory(IServiceScopeFactory scopes, TimeProvider
         var warehouse = await db.Warehouses.IgnoreQueryFilters().AsNoTracking()
             .Where(w => w.MerchantId == merchantId).OrderByDescending(w => w.IsDefault).ThenBy(w => w.Code).FirstOrDefaultAsync(ct);
         var value = new MerchantLogistics(
-            [.. carriers.Select(c => new CarrierOption(c.Code, c.Name, Split(c.Services), Split(c.Countries), c.TransitDays))],
+            [.. carriers.Select(c => c.ToProfile())],
             warehouse?.Name, warehouse?.Address);
         _cache[merchantId] = (value, clock.GetUtcNow() + Ttl);
         return value;
     }
 
     public void Forget(Guid merchantId) => _cache.TryRemove(merchantId, out _);
-
-    private static string[] Split(string s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

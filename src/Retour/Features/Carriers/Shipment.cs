@@ -23,7 +23,24 @@ public sealed class Shipment : ITenantOwned
     /// <summary>The last incident reported (damaged, missed, address_not_found, ...).</summary>
     public string? Incident { get; set; }
     public DateOnly? PickupDate { get; set; }
+    /// <summary>The pickup's time window on <see cref="PickupDate"/>, for example "09:00-13:00".</summary>
+    public string? PickupWindow { get; set; }
+    /// <summary>Pickup attempts the carrier reported (failed ones plus the successful one).</summary>
     public int PickupAttempts { get; set; }
+    public int PickupFailures { get; set; }
+    /// <summary>The first scan that shows the carrier has the parcel.</summary>
+    public DateTimeOffset? PickedUpAt { get; set; }
+    public DateTimeOffset? DeliveredAt { get; set; }
+    public bool Damaged { get; set; }
+    /// <summary>The carrier's promised transit days when it was booked, for the on-time rate.</summary>
+    public int PromisedDays { get; set; }
+    /// <summary>When an unused label expires (the policy's label_valid_days after booking); null for pickups and no limit.</summary>
+    public DateTimeOffset? LabelExpiresAt { get; set; }
+    /// <summary>When the poller next asks the carrier for events; null when the carrier pushes them or the parcel has arrived.</summary>
+    public DateTimeOffset? NextPollAt { get; set; }
+    public int PollFailures { get; set; }
+    /// <summary>The seed of the sandbox carrier's simulated life for this parcel.</summary>
+    public int SimSeed { get; set; }
     /// <summary>The allocation decision: candidates, scores, exclusions and fallbacks (JSON).</summary>
     public string? AllocationJson { get; set; }
     public DateTimeOffset? CancelledAt { get; set; }
@@ -45,6 +62,15 @@ public sealed class Shipment : ITenantOwned
             b.Property(x => x.Status).HasMaxLength(32);
             b.Property(x => x.Incident).HasMaxLength(64);
             b.Property(x => x.AllocationJson).HasMaxLength(16000);
+            b.Property(x => x.PickupWindow).HasMaxLength(16);
+            b.Property(x => x.PickupFailures).HasDefaultValue(0);
+            b.Property(x => x.Damaged).HasDefaultValue(false);
+            b.Property(x => x.PromisedDays).HasDefaultValue(0);
+            b.Property(x => x.PollFailures).HasDefaultValue(0);
+            b.Property(x => x.SimSeed).HasDefaultValue(0);
+            b.HasIndex(x => x.NextPollAt);
+            b.HasIndex(x => x.LabelExpiresAt);
+            b.HasIndex(x => new { x.MerchantId, x.CarrierCode, x.CreatedAt });
         }
     }
 }

@@ -118,7 +118,12 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
             {
                 if (!Codes.TryParse<TrackingStatus>(e.Status, out var st)) continue;
                 if (e.Incident is not null) s.Incident = e.Incident;
-                if (st == TrackingStatus.PickupFailed) s.PickupAttempts++;
+                if (e.Incident == "damaged") s.Damaged = true;
+                if (st == TrackingStatus.PickupFailed) { s.PickupAttempts++; s.PickupFailures++; }
+                // The facts the carrier scorecard measures: when the carrier had the parcel, and when it delivered it.
+                if (TrackingRules.Stage(st) >= TrackingRules.Stage(TrackingStatus.PickedUp) && st is not (TrackingStatus.ReturnedToSender or TrackingStatus.Expired)
+                    && (s.PickedUpAt is null || e.OccurredAt < s.PickedUpAt)) s.PickedUpAt = e.OccurredAt;
+                if (st == TrackingStatus.Delivered && (s.DeliveredAt is null || e.OccurredAt < s.DeliveredAt)) s.DeliveredAt = e.OccurredAt;
                 if (st == TrackingStatus.PickedUp && s.Service == "pickup" && current is not (TrackingStatus.PickedUp or TrackingStatus.InTransit
                         or TrackingStatus.OutForDelivery or TrackingStatus.AttemptFailed or TrackingStatus.Delivered)) s.PickupAttempts++;
                 support |= TrackingRules.NeedsSupport(st);
@@ -128,6 +133,9 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
             }
             s.UpdatedAt = now;
             if (current != before) s.Status = current is { } c ? Codes.Of(c) : null;
+            // A parcel at its end needs no more polling, and a used label can no longer expire.
+            if (current is { } end && TrackingRules.Stage(end) >= TrackingRules.Stage(TrackingStatus.Delivered)) s.NextPollAt = null;
+            if (s.PickedUpAt is not null) s.LabelExpiresAt = null;
             if (s.CancelledAt is not null || !returns.TryGetValue(s.ReturnId, out var ret)) continue;
             if (support && !ret.Flags.Split(',').Contains(SupportFlag))
                 ret.Flags = ret.Flags.Length == 0 ? SupportFlag : ret.Flags + "," + SupportFlag;

@@ -126,9 +126,9 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
 
     private static void SeedCarriers(RetourDb db, DateTimeOffset now)
     {
-        db.Carriers.Add(new Carrier { Code = "dhl", Name = "DHL Paket", Services = "pickup,drop_off", Countries = "DE,AT,NL,BE,FR,ES,GB", TransitDays = 2, CreatedAt = now });
-        db.Carriers.Add(new Carrier { Code = "ups", Name = "UPS", Services = "pickup,drop_off", Countries = "DE,AT,NL,BE,FR,ES,GB,US,AE,KR,RU", TransitDays = 3, CreatedAt = now });
-        db.Carriers.Add(new Carrier { Code = "hermes", Name = "Hermes", Services = "drop_off,box_free", Countries = "DE,AT", TransitDays = 3, CreatedAt = now });
+        db.Carriers.Add(new Carrier { Code = "dhl", Name = "DHL Paket", Services = "pickup,drop_off", Areas = "DE;AT;NL;BE;FR;ES;GB", TransitDays = 2, CreatedAt = now });
+        db.Carriers.Add(new Carrier { Code = "ups", Name = "UPS", Services = "pickup,drop_off", Areas = "DE;AT;NL;BE;FR;ES;GB;US;AE;KR;RU", TransitDays = 3, CreatedAt = now });
+        db.Carriers.Add(new Carrier { Code = "hermes", Name = "Hermes", Services = "drop_off,box_free", Areas = "DE;AT", TransitDays = 3, CreatedAt = now });
     }
 
     private static void SeedWarehouse(RetourDb db, DateTimeOffset now) =>

@@ -3,6 +3,7 @@ using CsvHelper;
 using CsvHelper.Configuration;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core;
+using Retour.Infrastructure.Csv;
 using Retour.Infrastructure.Db;
 using Spectre.Console;
 
@@ -23,15 +24,13 @@ public static class ImportOrders
     public static readonly string[] Optional =
     [
         "delivered_at", "customer_email", "customer_name", "customer_locale", "ship_name", "ship_line1", "ship_line2", "ship_city",
-        "ship_region", "ship_postal_code", "ship_country", "sku", "category", "tax", "discount", "final_sale", "size", "color", "shipping_total",
+        "ship_region", "ship_postal_code", "ship_country", "sku", "category", "tax", "discount", "final_sale", "size", "color", "shipping_total", "grams",
     ];
     private const int BatchSize = 100;
 
-    private sealed record Row(long Line, Dictionary<string, string> Fields);
-
     public static async Task<ImportSummary> RunAsync(RetourDb db, TextReader reader, string merchantCurrency, TimeProvider clock, IAnsiConsole console, CancellationToken ct)
     {
-        var (rows, headerError) = Read(reader);
+        var (rows, headerError) = CsvRows.Read(reader, Required);
         if (headerError is not null) throw new InvalidDataException(headerError);
         var orders = rows.GroupBy(r => r.Fields.GetValueOrDefault("order_number")?.Trim() ?? "").ToList();
         var rejected = new List<RejectedRow>();
@@ -41,7 +40,7 @@ public static class ImportOrders
             .StartAsync(async progress =>
             {
                 var task = progress.AddTask($"Importing {orders.Count} orders", maxValue: Math.Max(1, orders.Count));
-                var pending = new List<(IGrouping<string, Row> Rows, OrderData Data)>();
+                var pending = new List<(IGrouping<string, CsvRow> Rows, OrderData Data)>();
                 foreach (var group in orders)
                 {
                     var data = Build(group, rejected, merchantCurrency, clock.GetUtcNow());
@@ -96,27 +95,8 @@ public static class ImportOrders
         }
     }
 
-    private static (List<Row> Rows, string? HeaderError) Read(TextReader reader)
-    {
-        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { TrimOptions = TrimOptions.Trim, BadDataFound = null, MissingFieldFound = null };
-        using var csv = new CsvReader(reader, config);
-        if (!csv.Read() || !csv.ReadHeader()) return ([], "The file is empty; the first line must be the header.");
-        var header = csv.HeaderRecord!.Select(h => h.Trim().ToLowerInvariant()).ToArray();
-        var missing = Required.Where(r => !header.Contains(r)).ToList();
-        if (missing.Count > 0) return ([], $"The header lacks the column(s) {string.Join(", ", missing)}. Required: {string.Join(", ", Required)}.");
-        var rows = new List<Row>();
-        while (csv.Read())
-        {
-            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var i = 0; i < header.Length; i++)
-                if (csv.TryGetField<string>(i, out var v) && !string.IsNullOrEmpty(v)) fields[header[i]] = v;
-            rows.Add(new Row(csv.Parser.RawRow, fields));
-        }
-        return (rows, null);
-    }
-
     /// <summary>Builds one order from its rows, or records why each of its rows is rejected.</summary>
-    private static OrderData? Build(IGrouping<string, Row> group, List<RejectedRow> rejected, string merchantCurrency, DateTimeOffset now)
+    private static OrderData? Build(IGrouping<string, CsvRow> group, List<RejectedRow> rejected, string merchantCurrency, DateTimeOffset now)
     {
         var rows = group.ToList();
         var errors = new List<(long Line, string Reason)>();
@@ -139,7 +119,7 @@ public static class ImportOrders
             if (Get("size") is { } size) variant["size"] = size;
             if (Get("color") is { } color) variant["color"] = color;
             lines.Add(new LineInput(Get("line_id"), Get("sku"), Get("title"), Get("category"), Int("quantity"), Dec("unit_price"), Dec("tax"),
-                Bool("final_sale"), variant.Count > 0 ? variant : null, Dec("discount")));
+                Bool("final_sale"), variant.Count > 0 ? variant : null, Dec("discount"), Grams: Int("grams")));
             foreach (var (k, other) in new[] { "placed_at", "delivered_at", "currency", "customer_email" }.Select(k => (k, Get(k))))
                 if (other is not null && first.Fields.GetValueOrDefault(k) is { } firstValue && firstValue != other)
                     errors.Add((r.Line, $"{k}: '{other}' differs from line {first.Line} of the same order ('{firstValue}')."));
@@ -174,7 +154,7 @@ public static class ImportOrders
     }
 
     /// <summary>"lines[2].quantity" belongs to the order's third row; order-level fields to its first.</summary>
-    private static long LineOf(FieldError e, List<Row> rows)
+    private static long LineOf(FieldError e, List<CsvRow> rows)
     {
         if (e.Field.StartsWith("lines[", StringComparison.Ordinal))
         {

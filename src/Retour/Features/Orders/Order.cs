@@ -105,6 +105,8 @@ public sealed class OrderLine : ITenantOwned
     public decimal Tax { get; set; }
     /// <summary>Discount on the whole line.</summary>
     public decimal Discount { get; set; }
+    /// <summary>Weight of one unit in grams, when the store says (Shopify's <c>grams</c>).</summary>
+    public int? Grams { get; set; }
     public bool FinalSale { get; set; }
     /// <summary>Units the store already refunded outside Retour.</summary>
     public int RefundedQuantity { get; set; }

@@ -9,7 +9,7 @@ public sealed record AddressDto(string? Name, string? Line1, string? Line2, stri
 
 public sealed record OrderLineDto(
     string Id, string? Sku, string? ProductCode, string Title, string Category, IReadOnlyDictionary<string, string>? Variant,
-    int Quantity, string UnitPrice, string Tax, string Discount, bool FinalSale, int RefundedQuantity, int ReturnedQuantity);
+    int Quantity, string UnitPrice, string Tax, string Discount, bool FinalSale, int RefundedQuantity, int ReturnedQuantity, int? Grams = null);
 
 public sealed record OrderDto(
     Guid Id, string Number, string? ExternalId, string Source, DateTimeOffset PlacedAt, DateTimeOffset? DeliveredAt,
@@ -26,6 +26,6 @@ public sealed record OrderDto(
             l.LineRef, l.Sku, l.ProductCode, l.Title, l.Category,
             l.VariantJson is null ? null : Json.Deserialize<Dictionary<string, string>>(l.VariantJson),
             l.Quantity, Currencies.Format(l.UnitPrice, o.Currency), Currencies.Format(l.Tax, o.Currency),
-            Currencies.Format(l.Discount, o.Currency), l.FinalSale, l.RefundedQuantity, l.ReturnedQuantity))],
+            Currencies.Format(l.Discount, o.Currency), l.FinalSale, l.RefundedQuantity, l.ReturnedQuantity, l.Grams))],
         o.CreatedAt, o.UpdatedAt);
 }

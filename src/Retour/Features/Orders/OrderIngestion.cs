@@ -121,6 +121,7 @@ public static class OrderIngestion
         line.Tax = l.Tax;
         line.Discount = l.Discount;
         line.FinalSale = l.FinalSale;
+        line.Grams = l.Grams;
         if (l.RefundedQuantity is { } refunded) line.RefundedQuantity = refunded; // absent: the count stays as it was
     }
 

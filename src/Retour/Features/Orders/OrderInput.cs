@@ -29,7 +29,7 @@ public sealed record AddressInput(string? Name, string? Line1, string? City, str
 public sealed record LineInput(
     string? Id, string? Sku, string? Title, string? Category, int? Quantity, decimal? UnitPrice, decimal? Tax,
     bool? FinalSale, IReadOnlyDictionary<string, string>? Variant, decimal? Discount = null,
-    string? ProductCode = null, int? RefundedQuantity = null);
+    string? ProductCode = null, int? RefundedQuantity = null, int? Grams = null);
 
 /// <summary>A validated order from any source, ready for <see cref="OrderIngestion"/>.</summary>
 public sealed record OrderData(
@@ -41,7 +41,7 @@ public sealed record OrderData(
 
 public sealed record LineData(
     string Id, string? Sku, string? ProductCode, string Title, string Category, IReadOnlyDictionary<string, string>? Variant,
-    int Quantity, decimal UnitPrice, decimal Tax, decimal Discount, bool FinalSale, int? RefundedQuantity);
+    int Quantity, decimal UnitPrice, decimal Tax, decimal Discount, bool FinalSale, int? RefundedQuantity, int? Grams = null);
 
 public sealed record StoreRefundData(string ExternalId, string LineId, int Quantity, DateTimeOffset CreatedAt);
 
@@ -130,11 +130,12 @@ public static partial class OrderValidation
                     Amount($"{path}.discount", disc);
                     if (l.UnitPrice is { } price && l.Quantity is { } qq && disc > price * qq) Fail($"{path}.discount", "The discount cannot exceed the line's price.");
                 }
+                if (l.Grams is < 1 or > 1_000_000) Fail($"{path}.grams", "The weight of one unit must be between 1 and 1000000 grams.");
                 if (l.RefundedQuantity is { } rq && (rq < 0 || rq > (l.Quantity ?? 0))) Fail($"{path}.refunded_quantity", "Must be between 0 and the line's quantity.");
                 if (l.Variant is { Count: > 20 }) Fail($"{path}.variant", "A variant has at most 20 attributes.");
                 if (errors.Count == 0)
                     lines.Add(new LineData(id!, Blank(l.Sku), Blank(l.ProductCode), l.Title!.Trim(), Categories.Normalize(l.Category), l.Variant,
-                        l.Quantity!.Value, l.UnitPrice!.Value, l.Tax ?? 0, l.Discount ?? 0, l.FinalSale ?? false, l.RefundedQuantity));
+                        l.Quantity!.Value, l.UnitPrice!.Value, l.Tax ?? 0, l.Discount ?? 0, l.FinalSale ?? false, l.RefundedQuantity, l.Grams));
             }
         }
         if (errors.Count > 0) return (null, errors);

@@ -60,7 +60,7 @@ public static class ShopifyOrderMapper
             lines.Add(new LineData(id, sku, Fit(hint?.ProductCode ?? Raw(li, "product_id"), 100),
                 Fit(variantTitle is { Length: > 0 } ? $"{title} - {variantTitle}" : title, 300)!, category,
                 variantTitle is { Length: > 0 } ? new Dictionary<string, string> { ["variant"] = Fit(variantTitle, 100)! } : null,
-                qty.Value, price.Value, Math.Max(0, tax), Math.Clamp(discount, 0, price.Value * qty.Value), hint?.FinalSale ?? false, null));
+                qty.Value, price.Value, Math.Max(0, tax), Math.Clamp(discount, 0, price.Value * qty.Value), hint?.FinalSale ?? false, null, Int(li, "grams") is > 0 and <= 1_000_000 and var g ? g : null));
         }
         if (lines.Count == 0 && errors.Count == 0) errors.Add(new FieldError("line_items", "The order has no line items."));
 

@@ -225,6 +225,7 @@ public static class CreateReturn
             Flags = string.Join(',', quote.Decision.Flags),
             Locale = locale,
             CarrierCode = logistics.Carrier,
+            CarrierRequested = request.Carrier is not null,
             BoxFree = logistics.BoxFree,
             PickupDate = logistics.PickupDate,
             FromAddressJson = logistics.From is null ? null : Json.Serialize(logistics.From),

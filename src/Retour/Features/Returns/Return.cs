@@ -33,9 +33,11 @@ public sealed class Return : ITenantOwned
     public string Flags { get; set; } = "";
     public string? Locale { get; init; }
     /// <summary>The carrier the shopper chose or was given (pickup, drop-off); null for in-store and keep-it.</summary>
-    public string? CarrierCode { get; init; }
+    public string? CarrierCode { get; set; }
     /// <summary>Drop-off without a box or a printed label: the counter scans a QR code and packs the item.</summary>
     public bool BoxFree { get; init; }
+    /// <summary>Whether the shopper or the API named the carrier; otherwise allocation chooses it when the parcel is booked.</summary>
+    public bool CarrierRequested { get; init; }
     /// <summary>The day the carrier comes, for pickups.</summary>
     public DateOnly? PickupDate { get; init; }
     /// <summary>Where the parcel comes from (a <see cref="Retour.Core.Addresses.PostalAddress"/> as JSON): the pickup address, or the order's.</summary>
@@ -96,6 +98,7 @@ public sealed class Return : ITenantOwned
             b.Property(x => x.Locale).HasMaxLength(10);
             b.Property(x => x.CarrierCode).HasMaxLength(32);
             b.Property(x => x.BoxFree).HasDefaultValue(false);
+            b.Property(x => x.CarrierRequested).HasDefaultValue(false);
             b.Property(x => x.FromAddressJson).HasMaxLength(2000);
             b.Property(x => x.CreatedBy).HasMaxLength(200);
             b.HasIndex(x => new { x.MerchantId, x.UpdatedAt, x.Id });

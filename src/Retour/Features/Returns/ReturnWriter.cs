@@ -106,9 +106,9 @@ public sealed class ReturnWriter : IAsyncDisposable
         WITH r AS (
             SELECT * FROM unnest(@r_idx, @r_merchant, @r_order, @r_version, @r_id, @r_rma, @r_number, @r_email, @r_status, @r_resolution,
                                  @r_method, @r_policy_id, @r_policy_version, @r_currency, @r_total, @r_estimate, @r_outcome, @r_decision,
-                                 @r_flags, @r_locale, @r_created_by, @r_at, @r_carrier, @r_box_free, @r_pickup, @r_from, @r_photos)
+                                 @r_flags, @r_locale, @r_created_by, @r_at, @r_carrier, @r_carrier_requested, @r_box_free, @r_pickup, @r_from, @r_photos)
                 AS t(idx, merchant_id, order_id, version, id, rma, number, email, status, resolution, method, policy_id, policy_version,
-                     currency, total, estimate, outcome, decision, flags, locale, created_by, at, carrier, box_free, pickup, from_address, photo_session)
+                     currency, total, estimate, outcome, decision, flags, locale, created_by, at, carrier, carrier_requested, box_free, pickup, from_address, photo_session)
         ), bump AS (
             UPDATE orders o SET version = o.version + 1, return_count = o.return_count + 1
             FROM r WHERE o.merchant_id = r.merchant_id AND o.id = r.order_id AND o.version = r.version
@@ -120,10 +120,10 @@ public sealed class ReturnWriter : IAsyncDisposable
         ), ret AS (
             INSERT INTO returns (id, merchant_id, rma, order_id, order_number, customer_email, status, resolution, method,
                 policy_version_id, policy_version, currency, estimate_total, estimate_json, decision_outcome, decision_json,
-                flags, locale, created_by, created_at, updated_at, status_changed_at, carrier_code, box_free, pickup_date, from_address_json)
+                flags, locale, created_by, created_at, updated_at, status_changed_at, carrier_code, carrier_requested, box_free, pickup_date, from_address_json)
             SELECT r.id, r.merchant_id, r.rma, r.order_id, r.number, r.email, r.status, r.resolution, r.method, r.policy_id,
                 r.policy_version, r.currency, r.total, r.estimate, r.outcome, r.decision, r.flags, r.locale, r.created_by, r.at, r.at, r.at,
-                r.carrier, r.box_free, r.pickup, r.from_address
+                r.carrier, r.carrier_requested, r.box_free, r.pickup, r.from_address
             FROM r JOIN bump b ON b.idx = r.idx
         ), photo_link AS (
             UPDATE photos ph SET return_id = r.id, session_id = NULL
@@ -184,6 +184,7 @@ public sealed class ReturnWriter : IAsyncDisposable
         Text(p, "r_created_by", rs.Select(x => x.r.CreatedBy));
         Add(p, "r_at", rs.Select(x => x.r.CreatedAt));
         Text(p, "r_carrier", rs.Select(x => x.r.CarrierCode));
+        Add(p, "r_carrier_requested", rs.Select(x => x.r.CarrierRequested));
         Add(p, "r_box_free", rs.Select(x => x.r.BoxFree));
         p.Add(new NpgsqlParameter("r_pickup", NpgsqlDbType.Array | NpgsqlDbType.Date) { Value = rs.Select(x => (object?)x.r.PickupDate ?? DBNull.Value).ToArray() });
         Text(p, "r_from", rs.Select(x => x.r.FromAddressJson));

@@ -59,7 +59,8 @@ public static class Scopes
     public const string CatalogRead = "catalog:read";
     public const string CatalogWrite = "catalog:write";
     public const string CarriersRead = "carriers:read";
+    public const string CarriersWrite = "carriers:write";
 
     public static readonly IReadOnlyList<string> All =
-        [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead];
+        [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead, CarriersWrite];
 }

@@ -22,6 +22,8 @@ public sealed class Merchant
     public string? AftershipSecret { get; set; }
     public string? EasypostSecret { get; set; }
     public string? ShippoToken { get; set; }
+    /// <summary>Carrier allocation: weights and rules (JSON of <c>AllocationSettings</c>); null means the defaults.</summary>
+    public string? AllocationJson { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
 
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
@@ -48,6 +50,7 @@ public sealed class Merchant
             b.Property(x => x.AftershipSecret).HasMaxLength(255);
             b.Property(x => x.EasypostSecret).HasMaxLength(255);
             b.Property(x => x.ShippoToken).HasMaxLength(255);
+            b.Property(x => x.AllocationJson).HasMaxLength(64000);
         }
     }
 }

@@ -30,8 +30,8 @@ public sealed class OptionsModel : PortalPage
     public decimal BonusPercent => Order.State.Policy.Policy.StoreCreditBonusPercent;
     public string Currency => Order.State.Order.Currency;
 
-    public IReadOnlyList<CarrierOption> CarriersFor(ReturnMethod method, bool boxFree = false) =>
-        ReturnLogistics.CarriersFor(method, Address.Country, Logistics.Carriers, boxFree);
+    public IReadOnlyList<CarrierProfile> CarriersFor(ReturnMethod method, bool boxFree = false) =>
+        ReturnLogistics.CarriersFor(method, Address, Logistics.Carriers, boxFree);
 
     /// <summary>Methods the policy allows and, for travelling ones, a carrier serves (or no carriers are set up yet).</summary>
     public bool Offered(ReturnMethod m, bool boxFree = false) =>
@@ -119,8 +119,9 @@ public sealed class OptionsModel : PortalPage
             {
                 var candidates = CarriersFor(how, State.BoxFree);
                 var asked = f[how == ReturnMethod.Pickup ? "carrier_pickup" : State.BoxFree ? "carrier_box_free" : "carrier_drop_off"].ToString();
-                State.Carrier = candidates.FirstOrDefault(c => c.Code == asked)?.Code ?? candidates.FirstOrDefault()?.Code;
-                if (State.Carrier is null) Errors["method"] = T("portal.options.no_carrier");
+                // Left at "best available", the carrier is allocated when the parcel is booked (docs/decisions/0018).
+                State.Carrier = candidates.FirstOrDefault(c => c.Code == asked)?.Code;
+                if (candidates.Count == 0) Errors["method"] = T("portal.options.no_carrier");
             }
         }
         await SaveAsync(_session, State);

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Retour.Core.Logistics;
+using Retour.Core.Returns;
+using Retour.Core.Tracking;
+using Retour.Features.Returns;
+using Retour.Infrastructure;
+using Retour.Infrastructure.Audit;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Http;
+using Retour.Infrastructure.Outbox;
+
+namespace Retour.Features.Carriers;
+
+/// <summary>
+/// Background carrier work, in every node that runs background work: polls carriers without webhooks (the sandbox), and
+/// expires unused labels. Each job row is claimed with a row lock (FOR UPDATE SKIP LOCKED on PostgreSQL) and a lease, so
+/// nodes share the work without doing any of it twice.
+/// </summary>
+public sealed class CarrierWorker(
+    IServiceScopeFactory scopes, TrackingIngest ingest, RetourSettings settings, TimeProvider clock, ILogger<CarrierWorker> log)
+{
+    public const int Batch = 100;
+    /// <summary>A claimed poll is not claimed again for this long (the lease), should the node die mid-poll.</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    public static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(10);
+    public const string ExpiredEvent = "return.label_expired";
+
+    /// <summary>Polls the shipments that are due. Returns how many events were stored.</summary>
+    public async Task<int> PollDueAsync(CancellationToken ct)
+    {
+        List<Shipment> claimed;
+        var now = clock.GetUtcNow();
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            claimed = await ClaimAsync(db, "next_poll_at", now, ct);
+        }
+        var stored = 0;
+        foreach (var group in claimed.GroupBy(s => s.MerchantId))
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(group.Key);
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            var carriers = await db.Carriers.AsNoTracking().ToDictionaryAsync(c => c.Code, ct);
+            foreach (var s in group)
+            {
+                try { stored += await PollOneAsync(db, s, carriers.GetValueOrDefault(s.CarrierCode), ct); }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    log.LogWarning(e, "Polling {Carrier} for {Tracking} failed", s.CarrierCode, s.TrackingNumber);
+                    db.ChangeTracker.Clear();
+                    var failures = s.PollFailures + 1;
+                    await db.Shipments.Where(x => x.Id == s.Id).ExecuteUpdateAsync(u => u
+                        .SetProperty(x => x.PollFailures, failures).SetProperty(x => x.NextPollAt, clock.GetUtcNow() + Backoff(failures)), ct);
+                }
+            }
+        }
+        return stored;
+    }
+
+    /// <summary>From 15 s, doubling with each poll that brought nothing (or failed), up to 10 minutes.</summary>
+    public static TimeSpan Backoff(int emptyPolls) =>
+        TimeSpan.FromSeconds(Math.Min(MaxPollInterval.TotalSeconds, ShipmentBooking.FirstPoll.TotalSeconds * Math.Pow(2, Math.Min(10, emptyPolls))));
+
+    private async Task<int> PollOneAsync(RetourDb db, Shipment s, Carrier? carrier, CancellationToken ct)
+    {
+        if (carrier is null || carrier.Adapter != "sandbox" || s.CancelledAt is not null)
+        {
+            await db.Shipments.Where(x => x.Id == s.Id).ExecuteUpdateAsync(u => u.SetProperty(x => x.NextPollAt, (DateTimeOffset?)null), ct);
+            return 0;
+        }
+        var plan = Plan(s, carrier);
+        var now = clock.GetUtcNow();
+        var simNow = (now - s.CreatedAt) * settings.SandboxSpeed;
+        var reported = SandboxLife.ReportedBy(plan, simNow);
+        var result = reported.Count == 0 ? null : await ingest.IngestAsync(db,
+            [new TrackingUpdate("sandbox", s.TrackingNumber, s.CarrierCode, [.. reported.Select(e => new TrackingCheckpoint(
+                e.Id, [e.Code], e.Code, e.Message, s.CreatedAt + e.At / settings.SandboxSpeed, e.Location))])],
+            new Actor("carrier", carrier.Code, carrier.Name), ct);
+        var fresh = result?.Stored ?? 0;
+        // The sandbox has said all it will once every planned event is reported.
+        var done = reported.Count >= plan.Count;
+        var failures = fresh > 0 ? 0 : s.PollFailures + 1;
+        await db.Shipments.Where(x => x.Id == s.Id).ExecuteUpdateAsync(u => u
+            .SetProperty(x => x.PollFailures, failures)
+            .SetProperty(x => x.NextPollAt, done ? null : now + (fresh > 0 ? ShipmentBooking.FirstPoll : Backoff(failures))), ct);
+        return fresh;
+    }
+
+    /// <summary>The sandbox life of a shipment: planned from its seed, its carrier's behaviour and its pickup slot.</summary>
+    public static IReadOnlyList<SimEvent> Plan(Shipment s, Carrier carrier)
+    {
+        var o = SandboxOptions.From(carrier.AdapterOptionsJson is null ? null : JsonSerializer.Deserialize<JsonElement>(carrier.AdapterOptionsJson));
+        var behaviour = new SandboxBehaviour(o.PickupSuccessRate, o.ExceptionRate, o.DamageRate, o.DelayRate, o.DuplicateRate, o.OutOfOrderRate);
+        var slot = s.PickupDate is { } d ? new DateTimeOffset(d.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero) - s.CreatedAt : TimeSpan.Zero;
+        return SandboxLife.Plan(s.SimSeed, s.Service, Math.Max(1, s.PromisedDays), behaviour, slot < TimeSpan.Zero ? TimeSpan.Zero : slot);
+    }
+
+    /// <summary>Moves returns whose label was never used within the policy's days to expired, with the return.label_expired event.</summary>
+    public async Task<int> ExpireLabelsAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        List<Shipment> due;
+        await using (var scope = scopes.CreateAsyncScope())
+            due = await ClaimAsync(scope.ServiceProvider.GetRequiredService<RetourDb>(), "label_expires_at", now, ct);
+        var expired = 0;
+        foreach (var s in due)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(s.MerchantId);
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+            try { expired += await ExpireOneAsync(db, s, ct); }
+            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+        }
+        return expired;
+    }
+
+    private async Task<int> ExpireOneAsync(RetourDb db, Shipment s, CancellationToken ct)
+    {
+            var expired = 0;
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var shipment = await db.Shipments.FirstAsync(x => x.Id == s.Id, ct);
+            var ret = await db.Returns.Include(r => r.Lines).FirstAsync(r => r.Id == s.ReturnId, ct);
+            shipment.LabelExpiresAt = null;
+            shipment.NextPollAt = null;
+            if (shipment.PickedUpAt is null && shipment.CancelledAt is null && ret.Status == ReturnStatus.AwaitingShipment)
+            {
+                var at = clock.GetUtcNow();
+                shipment.Status = Codes.Of(TrackingStatus.Expired);
+                shipment.StatusAt = at;
+                shipment.UpdatedAt = at;
+                db.TrackingEvents.Add(new TrackingEvent
+                {
+                    ShipmentId = shipment.Id, Provider = "retour", EventKey = "expired", Status = Codes.Of(TrackingStatus.Expired), RawCode = "EXPIRED",
+                    Message = "The label was not used in time", OccurredAt = at, ReceivedAt = at,
+                });
+                var days = (int)Math.Floor((at - shipment.CreatedAt).TotalDays);
+                if (await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Expired, Actor.System, $"The label {shipment.TrackingNumber} was not used within {days} days.", at, ct) is null)
+                {
+                    db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, ExpiredEvent,
+                        new ReturnEvent(ret.Id, ret.Rma, ret.OrderNumber, Codes.Of(ReturnStatus.AwaitingShipment), Codes.Of(ReturnStatus.Expired), "label_expired", at), at));
+                    expired++;
+                }
+            }
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return expired;
+    }
+
+    /// <summary>Claims due rows by pushing their time one lease ahead, under a row lock; returns them.</summary>
+    private static async Task<List<Shipment>> ClaimAsync(RetourDb db, string column, DateTimeOffset now, CancellationToken ct)
+    {
+        var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var sql = $"""
+            UPDATE shipments SET {column} = {"{0}"}
+            WHERE id IN (SELECT id FROM shipments WHERE {column} <= {"{1}"} AND cancelled_at IS NULL ORDER BY {column}, id LIMIT {Batch} {lockClause})
+            RETURNING *
+            """;
+        var (lease, at) = db.IsPostgres ? ((object)(now + Lease), (object)now) : (Micros(now + Lease), Micros(now));
+        if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+        try
+        {
+            var rows = await db.Shipments.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct);
+            // RETURNING gives the new (lease) value; callers need the due time they claimed.
+            return rows;
+        }
+        finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+    }
+
+    private static object Micros(DateTimeOffset t) => new UnixMicrosConverter().ConvertToProvider(t)!;
+}
+
+/// <summary>Runs the carrier work every few seconds.</summary>
+public sealed class CarrierWorkerHost(CarrierWorker worker, RetourSettings settings, ILogger<CarrierWorkerHost> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        if (!settings.RunOutboxRelay) return;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await worker.ExpireLabelsAsync(stop);
+                if (settings.SandboxAutopilot) await worker.PollDueAsync(stop);
+                await Task.Delay(TimeSpan.FromSeconds(2), stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                log.LogError(e, "Carrier work failed; retrying shortly");
+                try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
+            }
+        }
+    }
+}
