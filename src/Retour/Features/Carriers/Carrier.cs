@@ -36,7 +36,7 @@ public sealed class Carrier : ITenantOwned
 
     public CarrierProfile ToProfile() => new(Code, Name, Adapter,
         Services.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-        ServiceArea.ParseList(Areas, "areas", []), RateCardJson is null ? null : Json.Deserialize<RateCard>(RateCardJson),
+        ServiceArea.ParseList(Areas, "areas", []), RateCardJson is null ? null : CarrierRegistry.ToRateCard(Json.Deserialize<RateCardInput>(RateCardJson)!, []),
         TransitDays, DailyCapacity, PickupCutoff is null ? null : TimeOnly.ParseExact(PickupCutoff, "HH:mm", CultureInfo.InvariantCulture), Active);
 
     internal sealed class Config : IEntityTypeConfiguration<Carrier>

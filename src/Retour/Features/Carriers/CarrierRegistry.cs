@@ -60,7 +60,8 @@ public static partial class CarrierRegistry
 
     public static RateCardInput Normalized(RateCard card) => new(card.Currency,
         [.. card.Zones.Select(z => new ZoneInput(z.Code, [.. z.Areas.Select(ToInput)]))],
-        [.. card.Bands.OrderBy(b => b.MaxGrams).Select(b => new BandInput(b.MaxGrams, b.Prices))]);
+        [.. card.Bands.OrderBy(b => b.MaxGrams).Select(b => new BandInput(b.MaxGrams,
+            b.Prices.ToDictionary(p => p.Key, p => p.Value / 1.000000000000000000000000000000000m)))]); // 8.50 is stored as 8.5
 
     /// <summary>Validates the input and writes it onto <paramref name="target"/> (a new or an existing carrier). Nothing is written when there are errors.</summary>
     public static IReadOnlyList<FieldError> Apply(CarrierInput input, Carrier target, CarrierAdapters adapters, DateTimeOffset now)

@@ -11,12 +11,14 @@ namespace Retour.Features.Carriers;
 
 public sealed record TrackingEventDto(string? Status, string RawCode, string? Message, string? Location, string? Incident, DateTimeOffset OccurredAt, string Provider);
 
-public sealed record PickupDto(DateOnly? Date, int Attempts);
+/// <summary>The pickup booking: the slot (date and window) and the attempts the carrier reported, failed ones among them.</summary>
+public sealed record PickupDto(DateOnly? Date, string? Window, int Attempts, int Failures);
 
 /// <summary>The return's shipment as GET /api/v1/returns/{id} shows it (contract names from the carriers issue).</summary>
 public sealed record ShipmentDto(
     string Carrier, string Service, string TrackingNumber, string? Status, string? Incident, string LabelUrl, PickupDto? Pickup,
-    IReadOnlyList<TrackingEventDto> Events, JsonElement? Allocation, DateTimeOffset CreatedAt, DateTimeOffset? CancelledAt)
+    IReadOnlyList<TrackingEventDto> Events, JsonElement? Allocation, DateTimeOffset CreatedAt, DateTimeOffset? CancelledAt,
+    DateTimeOffset? LabelExpiresAt, DateTimeOffset? PickedUpAt, DateTimeOffset? DeliveredAt)
 {
     /// <summary>The return's current shipment (the newest not cancelled, else the newest), with its events oldest first.</summary>
     public static async Task<ShipmentDto?> LoadAsync(RetourDb db, Return ret, CancellationToken ct)
@@ -27,9 +29,10 @@ public sealed record ShipmentDto(
         var events = await db.TrackingEvents.AsNoTracking().Where(e => e.ShipmentId == s.Id)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
         return new ShipmentDto(s.CarrierCode, s.Service, s.TrackingNumber, s.Status, s.Incident, $"/api/v1/returns/{ret.Id}/label",
-            s.Service == "pickup" ? new PickupDto(s.PickupDate, s.PickupAttempts) : null,
+            s.Service == "pickup" ? new PickupDto(s.PickupDate, s.PickupWindow, s.PickupAttempts, s.PickupFailures) : null,
             [.. events.Select(e => new TrackingEventDto(e.Status, e.RawCode, e.Message, e.Location, e.Incident, e.OccurredAt, e.Provider))],
-            s.AllocationJson is null ? null : JsonSerializer.Deserialize<JsonElement>(s.AllocationJson), s.CreatedAt, s.CancelledAt);
+            s.AllocationJson is null ? null : JsonSerializer.Deserialize<JsonElement>(s.AllocationJson), s.CreatedAt, s.CancelledAt,
+            s.LabelExpiresAt, s.PickedUpAt, s.DeliveredAt);
     }
 }
 

@@ -49,3 +49,6 @@ CREATE INDEX "IX_shipments_next_poll_at" ON shipments (next_poll_at);
 CREATE INDEX "IX_shipments_label_expires_at" ON shipments (label_expires_at);
 
 CREATE INDEX "IX_shipments_merchant_id_carrier_code_created_at" ON shipments (merchant_id, carrier_code, created_at);
+
+-- Admin keys were made with every scope there was; carriers:write is new, so they get it too.
+UPDATE api_keys SET scopes = scopes || ' carriers:write' WHERE name = 'admin' AND scopes LIKE '%carriers:read%' AND scopes NOT LIKE '%carriers:write%';
