@@ -119,34 +119,34 @@ public sealed class CarrierWorker(
 
     private async Task<int> ExpireOneAsync(RetourDb db, Shipment s, CancellationToken ct)
     {
-            var expired = 0;
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var shipment = await db.Shipments.FirstAsync(x => x.Id == s.Id, ct);
-            var ret = await db.Returns.Include(r => r.Lines).FirstAsync(r => r.Id == s.ReturnId, ct);
-            shipment.LabelExpiresAt = null;
-            shipment.NextPollAt = null;
-            if (shipment.PickedUpAt is null && shipment.CancelledAt is null && ret.Status == ReturnStatus.AwaitingShipment)
+        var expired = 0;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var shipment = await db.Shipments.FirstAsync(x => x.Id == s.Id, ct);
+        var ret = await db.Returns.Include(r => r.Lines).FirstAsync(r => r.Id == s.ReturnId, ct);
+        shipment.LabelExpiresAt = null;
+        shipment.NextPollAt = null;
+        if (shipment.PickedUpAt is null && shipment.CancelledAt is null && ret.Status == ReturnStatus.AwaitingShipment)
+        {
+            var at = clock.GetUtcNow();
+            shipment.Status = Codes.Of(TrackingStatus.Expired);
+            shipment.StatusAt = at;
+            shipment.UpdatedAt = at;
+            db.TrackingEvents.Add(new TrackingEvent
             {
-                var at = clock.GetUtcNow();
-                shipment.Status = Codes.Of(TrackingStatus.Expired);
-                shipment.StatusAt = at;
-                shipment.UpdatedAt = at;
-                db.TrackingEvents.Add(new TrackingEvent
-                {
-                    ShipmentId = shipment.Id, Provider = "retour", EventKey = "expired", Status = Codes.Of(TrackingStatus.Expired), RawCode = "EXPIRED",
-                    Message = "The label was not used in time", OccurredAt = at, ReceivedAt = at,
-                });
-                var days = (int)Math.Floor((at - shipment.CreatedAt).TotalDays);
-                if (await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Expired, Actor.System, $"The label {shipment.TrackingNumber} was not used within {days} days.", at, ct) is null)
-                {
-                    db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, ExpiredEvent,
-                        new ReturnEvent(ret.Id, ret.Rma, ret.OrderNumber, Codes.Of(ReturnStatus.AwaitingShipment), Codes.Of(ReturnStatus.Expired), "label_expired", at), at));
-                    expired++;
-                }
+                ShipmentId = shipment.Id, Provider = "retour", EventKey = "expired", Status = Codes.Of(TrackingStatus.Expired), RawCode = "EXPIRED",
+                Message = "The label was not used in time", OccurredAt = at, ReceivedAt = at,
+            });
+            var days = (int)Math.Floor((at - shipment.CreatedAt).TotalDays);
+            if (await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Expired, Actor.System, $"The label {shipment.TrackingNumber} was not used within {days} days.", at, ct) is null)
+            {
+                db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, ExpiredEvent,
+                    new ReturnEvent(ret.Id, ret.Rma, ret.OrderNumber, Codes.Of(ReturnStatus.AwaitingShipment), Codes.Of(ReturnStatus.Expired), "label_expired", at), at));
+                expired++;
             }
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            return expired;
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return expired;
     }
 
     /// <summary>Claims due rows by pushing their time one lease ahead, under a row lock; returns them.</summary>
@@ -162,9 +162,8 @@ public sealed class CarrierWorker(
         if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
         try
         {
-            var rows = await db.Shipments.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct);
-            // RETURNING gives the new (lease) value; callers need the due time they claimed.
-            return rows;
+            // RETURNING gives the rows with their lease; the claimed time itself is not needed.
+            return await db.Shipments.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct);
         }
         finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
     }

@@ -2,6 +2,7 @@ using Bogus;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Returns;
 using Retour.Core.Addresses;
+using Retour.Core.Logistics;
 using Retour.Features.Carriers;
 using Retour.Features.Warehouses;
 using Retour.Features.Catalog;
@@ -126,9 +127,33 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
 
     private static void SeedCarriers(RetourDb db, DateTimeOffset now)
     {
-        db.Carriers.Add(new Carrier { Code = "dhl", Name = "DHL Paket", Services = "pickup,drop_off", Areas = "DE;AT;NL;BE;FR;ES;GB", TransitDays = 2, CreatedAt = now });
-        db.Carriers.Add(new Carrier { Code = "ups", Name = "UPS", Services = "pickup,drop_off", Areas = "DE;AT;NL;BE;FR;ES;GB;US;AE;KR;RU", TransitDays = 3, CreatedAt = now });
-        db.Carriers.Add(new Carrier { Code = "hermes", Name = "Hermes", Services = "drop_off,box_free", Areas = "DE;AT", TransitDays = 3, CreatedAt = now });
+        // Three carriers that differ in price, speed, reach and behaviour, so allocation and the scorecard have something to tell.
+        db.Carriers.Add(new Carrier
+        {
+            Code = "dhl", Name = "DHL Paket", Services = "pickup,drop_off", Areas = "DE;AT;NL;BE;FR;ES;GB", TransitDays = 2, DailyCapacity = 500, PickupCutoff = "15:00",
+            RateCardJson = Rates("EUR", "de=DE|eu=AT;NL;BE;FR;ES|gb=GB", "2000:de=4.50,eu=8.90,gb=12.90|10000:de=6.90,eu=13.90,gb=18.90|31500:de=11.90,eu=24.90,gb=32.90"),
+            AdapterOptionsJson = """{"pickup_success_rate": 0.93}""", CreatedAt = now,
+        });
+        db.Carriers.Add(new Carrier
+        {
+            Code = "ups", Name = "UPS", Services = "pickup,drop_off", Areas = "DE;AT;NL;BE;FR;ES;GB;US;AE;KR;RU", TransitDays = 3, PickupCutoff = "17:00",
+            RateCardJson = Rates("EUR", "de=DE|eu=AT;NL;BE;FR;ES;GB|world=US;AE;KR;RU", "5000:de=7.90,eu=11.90,world=34.90|30000:de=12.90,eu=19.90,world=59.90"),
+            AdapterOptionsJson = """{"pickup_success_rate": 0.82, "delay_rate": 0.2}""", CreatedAt = now,
+        });
+        db.Carriers.Add(new Carrier
+        {
+            Code = "hermes", Name = "Hermes", Services = "drop_off,box_free", Areas = "DE;AT", TransitDays = 3, DailyCapacity = 300,
+            RateCardJson = Rates("EUR", "de=DE|at=AT", "25000:de=3.95,at=6.95"), AdapterOptionsJson = """{"duplicate_rate": 0.1}""", CreatedAt = now,
+        });
+    }
+
+    private static string Rates(string currency, string zones, string bands)
+    {
+        var errors = new List<Retour.Core.FieldError>();
+        var card = new RateCard(currency, RateCard.ParseZones(zones, "zones", errors), RateCard.ParseBands(bands, "rates", errors));
+        errors.AddRange(card.Validate("rate_card"));
+        if (errors.Count > 0) throw new InvalidOperationException("Demo rate card: " + string.Join("; ", errors.Select(e => e.Message)));
+        return Json.Serialize(CarrierRegistry.Normalized(card));
     }
 
     private static void SeedWarehouse(RetourDb db, DateTimeOffset now) =>
