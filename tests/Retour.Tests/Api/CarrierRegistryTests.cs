@@ -131,8 +131,8 @@ public sealed class CarrierRegistryTests(FastCarrierApp app) : IClassFixture<Fas
 
         // The same question through the preview, and a split rule that is stable per return.
         (await m.Client.Put("/api/v1/allocation", new { rules = new[] { new { type = "split", shares = new Dictionary<string, int> { ["cheap"] = 50, ["fast"] = 50 } } } })).Expect(HttpStatusCode.OK);
-        var p1 = (await m.Client.Post("/api/v1/allocation/preview", new { service = "drop_off", address = new { country = "DE", postal_codes = new[] { "10115" } }, key = "k1" })).Expect(HttpStatusCode.OK);
-        var p2 = (await m.Client.Post("/api/v1/allocation/preview", new { service = "drop_off", address = new { country = "DE", postal_codes = new[] { "10115" } }, key = "k1" })).Expect(HttpStatusCode.OK);
+        var p1 = (await m.Client.Post("/api/v1/allocation/preview", new { service = "drop_off", address = new { country = "DE", postal_code = "10115" }, key = "k1" })).Expect(HttpStatusCode.OK);
+        var p2 = (await m.Client.Post("/api/v1/allocation/preview", new { service = "drop_off", address = new { country = "DE", postal_code = "10115" }, key = "k1" })).Expect(HttpStatusCode.OK);
         Assert.Equal(p1.ToJsonString(), p2.ToJsonString());
         Assert.Equal("rule 1: split cheap 50%/fast 50% for all returns", p1.Str("rule"));
         var bad = (await m.Client.Put("/api/v1/allocation", new { rules = new[] { new { type = "pin", carrier = "dpd" } } })).Expect(HttpStatusCode.UnprocessableEntity);

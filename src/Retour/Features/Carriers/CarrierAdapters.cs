@@ -84,6 +84,8 @@ public sealed record SandboxOptions
     /// <summary>How long a booking takes; above the carrier timeout it times out.</summary>
     public int BookDelayMs { get; init; }
 
+    public SandboxBehaviour Behaviour => new(PickupSuccessRate, ExceptionRate, DamageRate, DelayRate, DuplicateRate, OutOfOrderRate);
+
     public static SandboxOptions From(JsonElement? options) =>
         options is { ValueKind: JsonValueKind.Object } o ? o.Deserialize<SandboxOptions>(Infrastructure.Http.Json.Options) ?? new() : new();
 }

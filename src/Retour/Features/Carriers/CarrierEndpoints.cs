@@ -21,7 +21,9 @@ public sealed record ScorecardDto(
     decimal PerformanceScore, CarrierScore Counts);
 
 /// <summary>POST /allocation/preview: which carrier would take a parcel from this address, and why.</summary>
-public sealed record AllocationPreviewRequest(string? Service, AreaInput? Address, int? Grams, IReadOnlyList<string>? Categories, string? PickupDate, string? Carrier, string? Key);
+public sealed record PreviewAddress(string? Country, string? PostalCode);
+
+public sealed record AllocationPreviewRequest(string? Service, PreviewAddress? Address, int? Grams, IReadOnlyList<string>? Categories, string? PickupDate, string? Carrier, string? Key);
 
 public static class CarrierEndpoints
 {
@@ -222,7 +224,7 @@ public static class CarrierEndpoints
         }
         if (errors.Count > 0) return Problems.Validation(errors);
         var merchant = await merchants.GetAsync(db.Tenant.MerchantId, ct) ?? throw new InvalidOperationException("No merchant.");
-        var from = new PostalAddress(null, null, null, null, null, request!.Address!.PostalCodes?.FirstOrDefault(), request.Address.Country!.ToUpperInvariant());
+        var from = new PostalAddress(null, null, null, null, null, request!.Address!.PostalCode, request.Address.Country!.ToUpperInvariant());
         var input = await Allocation.InputsAsync(db, stats, logistics, merchant, clock, ct);
         var req = new AllocationRequest(request.Key ?? "preview", service, from, input.WarehouseCountry, request.Grams ?? input.Settings.DefaultUnitGrams,
             request.Categories ?? [], pickup, input.LocalNow, merchant.Currency, request.Carrier);

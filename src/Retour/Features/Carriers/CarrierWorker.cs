@@ -91,8 +91,7 @@ public sealed class CarrierWorker(
     /// <summary>The sandbox life of a shipment: planned from its seed, its carrier's behaviour and its pickup slot.</summary>
     public static IReadOnlyList<SimEvent> Plan(Shipment s, Carrier carrier)
     {
-        var o = SandboxOptions.From(carrier.AdapterOptionsJson is null ? null : JsonSerializer.Deserialize<JsonElement>(carrier.AdapterOptionsJson));
-        var behaviour = new SandboxBehaviour(o.PickupSuccessRate, o.ExceptionRate, o.DamageRate, o.DelayRate, o.DuplicateRate, o.OutOfOrderRate);
+        var behaviour = SandboxOptions.From(carrier.AdapterOptionsJson is null ? null : JsonSerializer.Deserialize<JsonElement>(carrier.AdapterOptionsJson)).Behaviour;
         var slot = s.PickupDate is { } d ? new DateTimeOffset(d.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero) - s.CreatedAt : TimeSpan.Zero;
         return SandboxLife.Plan(s.SimSeed, s.Service, Math.Max(1, s.PromisedDays), behaviour, slot < TimeSpan.Zero ? TimeSpan.Zero : slot);
     }

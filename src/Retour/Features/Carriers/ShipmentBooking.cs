@@ -19,7 +19,10 @@ namespace Retour.Features.Carriers;
 public sealed record AllocationInputs(
     IReadOnlyList<CarrierProfile> Carriers, IReadOnlyDictionary<string, JsonElement?> Options, AllocationSettings Settings,
     IReadOnlyDictionary<string, int> BookedToday, IReadOnlyDictionary<string, CarrierPerformance> Performance,
-    string? WarehouseCountry, DateTime LocalNow);
+    PostalAddress? ReturnAddress, DateTime LocalNow)
+{
+    public string? WarehouseCountry => ReturnAddress?.Country;
+}
 
 public static class Allocation
 {
@@ -36,7 +39,7 @@ public static class Allocation
         return new AllocationInputs(
             [.. rows.Select(r => r.ToProfile())],
             rows.ToDictionary(r => r.Code, r => r.AdapterOptionsJson is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(r.AdapterOptionsJson)),
-            await CarrierEndpoints.SettingsAsync(db, ct), booked, await stats.PerformanceAsync(db, ct), place.ReturnAddress?.Country, localNow);
+            await CarrierEndpoints.SettingsAsync(db, ct), booked, await stats.PerformanceAsync(db, ct), place.ReturnAddress, localNow);
     }
 }
 
@@ -85,7 +88,6 @@ public sealed class ShipmentBooking(
             return; // nothing to retry: support chooses a carrier or changes the registry
         }
 
-        var to = (await logistics.GetAsync(merchant.Id, ct)).ReturnAddress;
         foreach (var candidate in decision.Candidates)
         {
             var carrier = input.Carriers.First(c => c.Code == candidate.Carrier);
@@ -96,7 +98,7 @@ public sealed class ShipmentBooking(
                 continue;
             }
             var booking = new BookingRequest($"{ret.Id:N}:{carrier.Code}", ret.Id, ret.Rma, carrier, service, candidate.PickupDate ?? ret.PickupDate,
-                from, to, request.Grams, input.Options.GetValueOrDefault(carrier.Code));
+                from, input.ReturnAddress, request.Grams, input.Options.GetValueOrDefault(carrier.Code));
             Booking booked;
             try
             {
