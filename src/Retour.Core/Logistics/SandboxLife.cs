@@ -15,16 +15,17 @@ public sealed record SandboxBehaviour(
 public sealed record SimEvent(string Id, string Code, string Message, TimeSpan At, TimeSpan VisibleAt, string? Location);
 
 /// <summary>
-/// The life of a sandbox parcel, planned up front from a seed: pickup attempts (each succeeds with the configured rate,
-/// a failure names its reason, the carrier tries again the next working day, at most three times), or the shopper's drop-off;
+/// The life of a sandbox parcel, planned up front from a seed: the pickup attempt (it succeeds with the configured rate; a
+/// failure names its reason and ends the plan until the pickup is re-booked), or the shopper's drop-off;
 /// then hub scans with realistic gaps, occasional delays, damage and other exceptions, out for delivery and delivery.
 /// Some events are reported twice or late. Pure: the same seed, service and behaviour give the same life.
 /// </summary>
 public static class SandboxLife
 {
-    public const int MaxPickupAttempts = 3;
-
     public static int SeedOf(string trackingNumber) => BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes(trackingNumber)), 0) & int.MaxValue;
+
+    /// <summary>The seed of the plan after the <paramref name="rebooks"/>-th re-booking (the first plan keeps the booking's seed).</summary>
+    public static int SeedOf(int seed, int rebooks) => rebooks == 0 ? seed : SeedOf($"{seed}#{rebooks}");
 
     private static readonly (string Code, string Message)[] PickupFailures =
     [
@@ -46,21 +47,17 @@ public static class SandboxLife
 
         if (service == "pickup")
         {
+            // One attempt per booking: after a failure the carrier waits for Retour's instruction (the NDR answer) and
+            // comes again only when the pickup is re-booked (a new plan, from the re-booking, with the attempts so far).
             t = firstAttempt + Hours(rnd, 0, 4);
-            var collected = false;
-            for (var attempt = pickupAttemptsSoFar + 1; attempt <= MaxPickupAttempts; attempt++)
+            var attempt = pickupAttemptsSoFar + 1;
+            if (rnd.NextDouble() >= b.PickupSuccessRate)
             {
-                if (rnd.NextDouble() < b.PickupSuccessRate)
-                {
-                    Add("PU_OK", $"Parcel collected (attempt {attempt})", t, "Customer address");
-                    collected = true;
-                    break;
-                }
                 var (code, message) = PickupFailures[rnd.Next(PickupFailures.Length)];
                 Add(code, $"{message} (attempt {attempt})", t, "Customer address");
-                if (attempt < MaxPickupAttempts) t += TimeSpan.FromDays(1);
+                return events;
             }
-            if (!collected) return events;
+            Add("PU_OK", $"Parcel collected (attempt {attempt})", t, "Customer address");
         }
         else
         {

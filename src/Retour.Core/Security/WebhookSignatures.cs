@@ -44,6 +44,28 @@ public static class WebhookSignatures
 
     private static byte[] EasyPostKey(string secret) => Encoding.UTF8.GetBytes(secret.Normalize(NormalizationForm.FormKD));
 
+    public const string BatchPrefix = "sha256=";
+
+    /// <summary>
+    /// Retour's own tracking batches (a polling bridge posting what it fetched, X-Retour-Signature): "sha256=" and the
+    /// lowercase hex HMAC-SHA256 of the raw body, keyed with the secret's UTF-8 bytes.
+    /// </summary>
+    public static bool BatchValid(ReadOnlySpan<byte> body, string secret, string? header)
+    {
+        if (string.IsNullOrWhiteSpace(header) || secret.Length == 0) return false;
+        var h = header.Trim();
+        if (!h.StartsWith(BatchPrefix, StringComparison.Ordinal) || h.Length != BatchPrefix.Length + 64) return false;
+        Span<byte> given = stackalloc byte[32];
+        if (Convert.FromHexString(h.AsSpan(BatchPrefix.Length), given, out _, out var written) != System.Buffers.OperationStatus.Done || written != 32)
+            return false;
+        Span<byte> expected = stackalloc byte[32];
+        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, expected);
+        return CryptographicOperations.FixedTimeEquals(expected, given);
+    }
+
+    public static string Batch(ReadOnlySpan<byte> body, string secret) =>
+        BatchPrefix + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
+
     /// <summary>Shippo documents no signature: a secret token in the webhook URL, compared in constant time.</summary>
     public static bool TokenValid(string expected, string? given) =>
         !string.IsNullOrEmpty(expected) && given is not null &&

@@ -14,6 +14,8 @@ public sealed record RetourSettings
     public string DataDir { get; init; } = "./data";
     public const string DefaultUrls = "http://127.0.0.1:5080";
     public string Urls { get; init; } = DefaultUrls;
+    /// <summary>Where shoppers reach this installation (links in events and messages); defaults to the first of <see cref="Urls"/>.</summary>
+    public string PublicUrl { get; init; } = DefaultUrls;
     public bool SeedDemo { get; init; }
     public string? DemoApiKey { get; init; }
     public string? DemoShopifySecret { get; init; }
@@ -58,6 +60,7 @@ public sealed record RetourSettings
             ConnectionString = connection,
             DataDir = dataDir,
             Urls = c["RETOUR_URLS"] ?? DefaultUrls,
+            PublicUrl = (Blank(c["RETOUR_PUBLIC_URL"]) ?? (c["RETOUR_URLS"] ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries)[0]).TrimEnd('/'),
             SeedDemo = Bool(c["RETOUR_SEED_DEMO"], provider == DbProvider.Sqlite),
             DemoApiKey = Blank(c["RETOUR_DEMO_API_KEY"]),
             DemoShopifySecret = Blank(c["RETOUR_DEMO_SHOPIFY_SECRET"]),

@@ -19,7 +19,7 @@ public sealed class FastCarrierApp() : RetourApp(null, new Dictionary<string, st
 /// </summary>
 public sealed class CarrierRegistryTests(FastCarrierApp app) : IClassFixture<FastCarrierApp>
 {
-    private static object Carrier(string code, decimal price, int days = 3, string areas = "DE", object? options = null, string services = "pickup,drop_off") => new
+    internal static object Carrier(string code, decimal price, int days = 3, string areas = "DE", object? options = null, string services = "pickup,drop_off") => new
     {
         code, name = code.ToUpperInvariant() + " Parcel", adapter = "sandbox", services = services.Split(','),
         areas = areas.Split(';').Select(a => a.Split(':')).Select(p => new { country = p[0], postal_codes = p.Length > 1 ? p[1].Split(',') : null }),
@@ -32,7 +32,7 @@ public sealed class CarrierRegistryTests(FastCarrierApp app) : IClassFixture<Fas
         transit_days = days, daily_capacity = 100, pickup_cutoff = "16:00", adapter_options = options ?? new { }, active = true,
     };
 
-    private static async Task<JsonNode> BookedAsync(TestMerchant m, string rma)
+    internal static async Task<JsonNode> BookedAsync(TestMerchant m, string rma)
     {
         for (var i = 0; i < 200; i++)
         {
@@ -43,7 +43,7 @@ public sealed class CarrierRegistryTests(FastCarrierApp app) : IClassFixture<Fas
         throw new Xunit.Sdk.XunitException($"{rma} was not booked within 10 s.");
     }
 
-    private static async Task<string> ReturnAsync(TestMerchant m, string number, string method = "drop_off")
+    internal static async Task<string> ReturnAsync(TestMerchant m, string number, string method = "drop_off")
     {
         (await m.Client.Post("/api/v1/orders", Orders.Delivered(number))).Expect(HttpStatusCode.Created);
         return (await m.Client.Post("/api/v1/returns", Orders.ReturnOf(number, method: method))).Expect(HttpStatusCode.Created).Str("rma");

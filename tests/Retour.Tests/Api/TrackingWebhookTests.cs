@@ -18,6 +18,7 @@ public sealed class TrackingWebhookTests(RetourApp app) : IClassFixture<RetourAp
     private const string AfterShipSecret = "aftership-secret-0123456789";
     private const string EasyPostSecret = "ｅａｓｙｐｏｓｔ-secret-0123456789"; // full-width: the key is its NFKD form
     private const string ShippoToken = "shippo-token-0123456789abcdef";
+    private const string BatchSecret = "batch-secret-0123456789abcdef";
 
     private async Task<TestMerchant> ShopAsync()
     {
@@ -28,7 +29,7 @@ public sealed class TrackingWebhookTests(RetourApp app) : IClassFixture<RetourAp
             return await db.SaveChangesAsync();
         });
         var patched = (await m.Client.Send(HttpMethod.Patch, "/api/v1/merchant",
-            new { aftership_secret = AfterShipSecret, easypost_secret = EasyPostSecret, shippo_token = ShippoToken })).Expect(HttpStatusCode.OK);
+            new { aftership_secret = AfterShipSecret, easypost_secret = EasyPostSecret, shippo_token = ShippoToken, sandbox_secret = BatchSecret })).Expect(HttpStatusCode.OK);
         Assert.All(patched["tracking_webhooks"]!.AsArray(), w => Assert.True(w!["configured"]!.GetValue<bool>()));
         Assert.DoesNotContain(AfterShipSecret, patched.ToJsonString());
         return m;
@@ -202,5 +203,49 @@ public sealed class TrackingWebhookTests(RetourApp app) : IClassFixture<RetourAp
         var (status, problem) = await PostAfterShip(b.Slug, bad, WebhookSignatures.Base64Hmac(bad, "b-secret-0123456789abcdef"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("tracking_number", problem.Str("detail"));
+    }
+
+    [Fact]
+    public async Task SignedBatches_StoreEachEventOnce_AcrossParcels_AndABadSignatureStoresNothing()
+    {
+        var m = await ShopAsync();
+        var (rma1, t1) = await BookedReturnAsync(m, "B-1");
+        var (rma2, t2) = await BookedReturnAsync(m, "B-2");
+        var at = DateTimeOffset.UtcNow.AddHours(-5);
+        object Parcel(string number, params (string Id, string Code, int Hours)[] events) => new
+        {
+            tracking_number = number, carrier = "sbx",
+            events = events.Select(e => new { id = e.Id, code = e.Code, message = "Scan " + e.Code, occurred_at = at.AddHours(e.Hours).ToString("O"), location = "Hub" }),
+        };
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            trackings = new[]
+            {
+                Parcel(t1, ("e1", "DROP_SCAN", 0), ("e2", "HUB_IN", 1), ("e2", "HUB_IN", 1), ("e3", "DLV", 3)),
+                Parcel(t2, ("e1", "DROP_SCAN", 0)),
+                Parcel("SBXUNKNOWN", ("x", "HUB_IN", 0)),
+            },
+        });
+        async Task<(HttpStatusCode, JsonNode?)> Post(byte[] b, string? signature)
+        {
+            var req = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/tracking/sandbox/{m.Slug}") { Content = new ByteArrayContent(b) };
+            if (signature is not null) req.Headers.Add("X-Retour-Signature", signature);
+            var res = await app.Client(null).SendAsync(req);
+            var text = await res.Content.ReadAsStringAsync();
+            return (res.StatusCode, text.Length > 0 ? JsonNode.Parse(text) : null);
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Post(body, WebhookSignatures.Batch(body, "wrong-secret-0123456789"))).Item1);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Post(body, null)).Item1);
+        Assert.Equal(0, await EventCount(m) - 2); // only the two bookings' LABEL events
+
+        var ack = (await Post(body, WebhookSignatures.Batch(body, BatchSecret))).Expect(HttpStatusCode.OK);
+        Assert.Equal(6, ack["received"]!.GetValue<int>());
+        Assert.Equal(4, ack["stored"]!.GetValue<int>());
+        Assert.Equal(1, ack["duplicates"]!.GetValue<int>());
+        Assert.Equal(1, ack["unmatched"]!.GetValue<int>());
+        var again = (await Post(body, WebhookSignatures.Batch(body, BatchSecret))).Expect(HttpStatusCode.OK);
+        Assert.Equal(0, again["stored"]!.GetValue<int>());
+        Assert.Equal("delivered", (await m.Client.Get($"/api/v1/returns/{rma1}")).Expect(HttpStatusCode.OK).Str("status"));
+        Assert.Equal("in_transit", (await m.Client.Get($"/api/v1/returns/{rma2}")).Expect(HttpStatusCode.OK).Str("status"));
     }
 }

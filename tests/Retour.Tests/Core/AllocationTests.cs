@@ -210,9 +210,15 @@ public sealed class AllocationTests
         var normal = new SandboxBehaviour();
         Assert.Equal(SandboxLife.Plan(42, "pickup", 3, normal, TimeSpan.FromHours(20)), SandboxLife.Plan(42, "pickup", 3, normal, TimeSpan.FromHours(20)));
 
+        // A failed pickup ends the plan: the carrier waits to be booked again (the NDR answer), then tries once more.
         var never = SandboxLife.Plan(7, "pickup", 3, normal with { PickupSuccessRate = 0 }, TimeSpan.FromHours(20));
-        Assert.Equal(3, never.Count(e => e.Code.StartsWith("PU_FAIL")));
-        Assert.DoesNotContain(never, e => e.Code == "DLV");
+        var failure = Assert.Single(never);
+        Assert.StartsWith("PU_FAIL", failure.Code);
+        Assert.Contains("(attempt 1)", failure.Message);
+        var second = SandboxLife.Plan(SandboxLife.SeedOf(7, 1), "pickup", 3, normal with { PickupSuccessRate = 0 }, TimeSpan.FromHours(20), pickupAttemptsSoFar: 1);
+        Assert.Contains("(attempt 2)", Assert.Single(second).Message);
+        Assert.NotEqual(failure.Id, second[0].Id); // a re-booking's events are new events
+        Assert.Equal(7, SandboxLife.SeedOf(7, 0));
 
         var clean = normal with { PickupSuccessRate = 1, ExceptionRate = 0, DamageRate = 0, DelayRate = 0, DuplicateRate = 0, OutOfOrderRate = 0 };
         var life = SandboxLife.Plan(7, "pickup", 3, clean, TimeSpan.FromHours(20));
@@ -254,5 +260,50 @@ public sealed class AllocationTests
         Assert.Equal(50, dhl.AvgTransitHours);
         Assert.Null(cards["ups"].PickupSuccessRate);
         Assert.Null(cards["ups"].OnTimeRate);
+    }
+
+    private static readonly CarrierProfile Dhl = new("dhl", "DHL", "sandbox", ["pickup"], [new ServiceArea("DE", [])], null, 2, null, new TimeOnly(16, 0), true);
+
+    [Fact]
+    public void PickupRecovery_AsksTheShopperUntilTheLastAttempt_ThenSupport()
+    {
+        var now = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+        var rules = new PickupRecoverySettings(MaxAttempts: 3, AnswerHours: 48);
+        var first = PickupRecovery.OnFailure(1, now, rules);
+        Assert.False(first.Escalate);
+        Assert.Equal(now.AddHours(48), first.AnswerBy);
+        Assert.False(PickupRecovery.OnFailure(2, now, rules).Escalate);
+        var third = PickupRecovery.OnFailure(3, now, rules);
+        Assert.True(third.Escalate);
+        Assert.Null(third.AnswerBy);
+        Assert.Contains("3 failed pickup attempts", third.EscalationReason);
+        Assert.True(PickupRecovery.Overdue(now, now));
+        Assert.False(PickupRecovery.Overdue(now.AddSeconds(1), now));
+        Assert.False(PickupRecovery.Overdue(null, now));
+        Assert.Equal("refused", PickupRecovery.ReasonOf("refused"));
+        Assert.Equal("other", PickupRecovery.ReasonOf("teleported"));
+        Assert.Equal(["pickup_max_attempts", "pickup_answer_hours"], new PickupRecoverySettings(0, 0).Validate().Select(e => e.Field));
+        Assert.True(PickupRecovery.Open(NdrState.Escalated));
+        Assert.False(PickupRecovery.Open(NdrState.Rebooked));
+    }
+
+    [Fact]
+    public void PickupRecovery_ChecksTheDay_AndACorrectedAddress_ByCountryAndCarrierArea()
+    {
+        // Monday 2026-11-23, 17:00 local: past the 16:00 cut-off, so Wednesday is the first day; Sunday never.
+        var localNow = new DateTime(2026, 11, 23, 17, 0, 0);
+        var days = PickupRecovery.Days(Dhl, localNow);
+        Assert.Equal(new DateOnly(2026, 11, 25), days[0]);
+        Assert.DoesNotContain(days, d => d.DayOfWeek == DayOfWeek.Sunday);
+        Assert.Empty(PickupRecovery.Check(RecoveryAction.Confirm, new DateOnly(2026, 11, 25), null, Dhl, localNow));
+        Assert.Equal("pickup_date", Assert.Single(PickupRecovery.Check(RecoveryAction.Confirm, new DateOnly(2026, 11, 24), null, Dhl, localNow)).Field);
+        Assert.Equal("pickup_date", Assert.Single(PickupRecovery.Check(RecoveryAction.Confirm, null, null, Dhl, localNow)).Field);
+        Assert.Equal("address", Assert.Single(PickupRecovery.Check(RecoveryAction.FixAddress, days[0], null, Dhl, localNow)).Field);
+        var bad = new Retour.Core.Addresses.PostalAddress("Ana", "Hauptstr. 1", null, "Berlin", null, "1234", "DE", null);
+        Assert.Equal("address.postal_code", Assert.Single(PickupRecovery.Check(RecoveryAction.FixAddress, days[0], bad, Dhl, localNow)).Field);
+        var austria = new Retour.Core.Addresses.PostalAddress("Ana", "Ring 1", null, "Wien", null, "1010", "AT", null);
+        Assert.Contains("does not collect", Assert.Single(PickupRecovery.Check(RecoveryAction.FixAddress, days[0], austria, Dhl, localNow)).Message);
+        var good = bad with { PostalCode = "10115" };
+        Assert.Empty(PickupRecovery.Check(RecoveryAction.FixAddress, days[0], good, Dhl, localNow));
     }
 }

@@ -13,8 +13,8 @@ using Retour.Infrastructure.Outbox;
 namespace Retour.Features.Carriers;
 
 /// <summary>
-/// Background carrier work, in every node that runs background work: polls carriers without webhooks (the sandbox), and
-/// expires unused labels. Each job row is claimed with a row lock (FOR UPDATE SKIP LOCKED on PostgreSQL) and a lease, so
+/// Background carrier work, in every node that runs background work: polls carriers without webhooks (the sandbox),
+/// expires unused labels, and escalates failed pickups nobody answered. Each job row is claimed with a row lock (FOR UPDATE SKIP LOCKED on PostgreSQL) and a lease, so
 /// nodes share the work without doing any of it twice.
 /// </summary>
 public sealed class CarrierWorker(
@@ -72,11 +72,12 @@ public sealed class CarrierWorker(
         }
         var plan = Plan(s, carrier);
         var now = clock.GetUtcNow();
-        var simNow = (now - s.CreatedAt) * settings.SandboxSpeed;
+        var start = PlanStart(s);
+        var simNow = (now - start) * settings.SandboxSpeed;
         var reported = SandboxLife.ReportedBy(plan, simNow);
         var result = reported.Count == 0 ? null : await ingest.IngestAsync(db,
             [new TrackingUpdate("sandbox", s.TrackingNumber, s.CarrierCode, [.. reported.Select(e => new TrackingCheckpoint(
-                e.Id, [e.Code], e.Code, e.Message, s.CreatedAt + e.At / settings.SandboxSpeed, e.Location))])],
+                e.Id, [e.Code], e.Code, e.Message, start + e.At / settings.SandboxSpeed, e.Location))])],
             new Actor("carrier", carrier.Code, carrier.Name), ct);
         var fresh = result?.Stored ?? 0;
         // The sandbox has said all it will once every planned event is reported.
@@ -88,13 +89,21 @@ public sealed class CarrierWorker(
         return fresh;
     }
 
-    /// <summary>The sandbox life of a shipment: planned from its seed, its carrier's behaviour and its pickup slot.</summary>
+    /// <summary>
+    /// The sandbox life of a shipment's current pickup booking (or drop-off): planned from its seed, its carrier's behaviour
+    /// and its slot. A re-booked pickup gets a new plan from the re-booking, with its own seed and the attempts so far.
+    /// </summary>
     public static IReadOnlyList<SimEvent> Plan(Shipment s, Carrier carrier)
     {
         var behaviour = SandboxOptions.From(carrier.AdapterOptionsJson is null ? null : JsonSerializer.Deserialize<JsonElement>(carrier.AdapterOptionsJson)).Behaviour;
-        var slot = s.PickupDate is { } d ? new DateTimeOffset(d.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero) - s.CreatedAt : TimeSpan.Zero;
-        return SandboxLife.Plan(s.SimSeed, s.Service, Math.Max(1, s.PromisedDays), behaviour, slot < TimeSpan.Zero ? TimeSpan.Zero : slot);
+        var from = PlanStart(s);
+        var slot = s.PickupDate is { } d ? new DateTimeOffset(d.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero) - from : TimeSpan.Zero;
+        return SandboxLife.Plan(SandboxLife.SeedOf(s.SimSeed, s.PickupRebooks), s.Service, Math.Max(1, s.PromisedDays), behaviour,
+            slot < TimeSpan.Zero ? TimeSpan.Zero : slot, s.PickupRebooks);
     }
+
+    /// <summary>Where the current plan's clock starts: the booking, or the last re-booking of the pickup.</summary>
+    public static DateTimeOffset PlanStart(Shipment s) => s.RebookedAt ?? s.CreatedAt;
 
     /// <summary>Moves returns whose label was never used within the policy's days to expired, with the return.label_expired event.</summary>
     public async Task<int> ExpireLabelsAsync(CancellationToken ct)
@@ -148,6 +157,49 @@ public sealed class CarrierWorker(
         return expired;
     }
 
+    /// <summary>Hands failed pickups nobody answered in time to support. Returns how many were escalated.</summary>
+    public async Task<int> EscalateOverdueAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        List<NdrCase> due;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
+            var sql = $"""
+                UPDATE ndr_cases SET answer_by = {"{0}"}
+                WHERE id IN (SELECT id FROM ndr_cases WHERE answer_by <= {"{1}"} AND state = 'awaiting_shopper' ORDER BY answer_by, id LIMIT {Batch} {lockClause})
+                RETURNING *
+                """;
+            var (lease, at) = db.IsPostgres ? ((object)(now + Lease), (object)now) : (Micros(now + Lease), Micros(now));
+            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+            try { due = await db.NdrCases.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct); }
+            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+        }
+        var escalated = 0;
+        foreach (var c in due)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(c.MerchantId);
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            var merchant = await scope.ServiceProvider.GetRequiredService<Tenancy.MerchantDirectory>().GetAsync(c.MerchantId, ct);
+            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+            try
+            {
+                await using var tx = await db.Database.BeginTransactionAsync(ct);
+                var ndr = await db.NdrCases.FirstAsync(x => x.Id == c.Id, ct);
+                if (ndr.State != NdrState.AwaitingShopper) continue;
+                var ret = await db.Returns.FirstAsync(r => r.Id == ndr.ReturnId, ct);
+                PickupRecoveryFlow.Escalate(db, ndr, ret, PickupRecovery.OverdueReason(merchant?.PickupRecovery ?? PickupRecoverySettings.Default), clock.GetUtcNow());
+                await db.SaveChangesAsync(ct);
+                await tx.CommitAsync(ct);
+                escalated++;
+            }
+            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+        }
+        return escalated;
+    }
+
     /// <summary>Claims due rows by pushing their time one lease ahead, under a row lock; returns them.</summary>
     private static async Task<List<Shipment>> ClaimAsync(RetourDb db, string column, DateTimeOffset now, CancellationToken ct)
     {
@@ -181,6 +233,7 @@ public sealed class CarrierWorkerHost(CarrierWorker worker, RetourSettings setti
             try
             {
                 await worker.ExpireLabelsAsync(stop);
+                await worker.EscalateOverdueAsync(stop);
                 if (settings.SandboxAutopilot) await worker.PollDueAsync(stop);
                 await Task.Delay(TimeSpan.FromSeconds(2), stop);
             }

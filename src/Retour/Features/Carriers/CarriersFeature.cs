@@ -14,11 +14,14 @@ public static class CarriersFeature
         .AddSingleton<CarrierWorker>()
         .AddHostedService<CarrierWorkerHost>()
         .AddSingleton<IOutboxHandler, ShipmentBooking>()
-        .AddSingleton<IOutboxHandler, ShipmentCancellation>();
+        .AddSingleton<IOutboxHandler, ShipmentCancellation>()
+        .AddSingleton<PickupRecoveryFlow>()
+        .AddSingleton<IOutboxHandler, PickupRebooking>();
 
     public static void MapCarriers(this WebApplication app, RouteGroupBuilder api)
     {
         CarrierEndpoints.Map(api);
         TrackingWebhook.Map(api);
+        NdrEndpoints.Map(api);
     }
 }

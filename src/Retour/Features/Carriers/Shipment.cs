@@ -41,6 +41,10 @@ public sealed class Shipment : ITenantOwned
     public int PollFailures { get; set; }
     /// <summary>The seed of the sandbox carrier's simulated life for this parcel.</summary>
     public int SimSeed { get; set; }
+    /// <summary>How often a failed pickup was booked again (each re-booking starts a new simulated plan).</summary>
+    public int PickupRebooks { get; set; }
+    /// <summary>When the current pickup booking was made (null: at <see cref="CreatedAt"/>); the sandbox plan runs from here.</summary>
+    public DateTimeOffset? RebookedAt { get; set; }
     /// <summary>The allocation decision: candidates, scores, exclusions and fallbacks (JSON).</summary>
     public string? AllocationJson { get; set; }
     public DateTimeOffset? CancelledAt { get; set; }
@@ -68,6 +72,7 @@ public sealed class Shipment : ITenantOwned
             b.Property(x => x.PromisedDays).HasDefaultValue(0);
             b.Property(x => x.PollFailures).HasDefaultValue(0);
             b.Property(x => x.SimSeed).HasDefaultValue(0);
+            b.Property(x => x.PickupRebooks).HasDefaultValue(0);
             b.HasIndex(x => x.NextPollAt);
             b.HasIndex(x => x.LabelExpiresAt);
             b.HasIndex(x => new { x.MerchantId, x.CarrierCode, x.CreatedAt });

@@ -1,3 +1,4 @@
+using Retour.Core.Returns;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Addresses;
@@ -11,8 +12,12 @@ namespace Retour.Features.Carriers;
 
 public sealed record TrackingEventDto(string? Status, string RawCode, string? Message, string? Location, string? Incident, DateTimeOffset OccurredAt, string Provider);
 
-/// <summary>The pickup booking: the slot (date and window) and the attempts the carrier reported, failed ones among them.</summary>
-public sealed record PickupDto(DateOnly? Date, string? Window, int Attempts, int Failures);
+/// <summary>The latest failed pickup (NDR case) of a shipment: where it stands and what was asked.</summary>
+public sealed record PickupIssueDto(Guid Id, string State, int Attempt, string Reason, string? Message, DateTimeOffset? AnswerBy, string? Action,
+    DateOnly? RequestedDate, string? EscalationReason);
+
+/// <summary>The pickup booking: the slot (date and window), the attempts the carrier reported (failed ones among them), and the latest failure's case.</summary>
+public sealed record PickupDto(DateOnly? Date, string? Window, int Attempts, int Failures, int Rebooks, PickupIssueDto? Issue);
 
 /// <summary>The return's shipment as GET /api/v1/returns/{id} shows it (contract names from the carriers issue).</summary>
 public sealed record ShipmentDto(
@@ -28,8 +33,12 @@ public sealed record ShipmentDto(
         if (s is null) return null;
         var events = await db.TrackingEvents.AsNoTracking().Where(e => e.ShipmentId == s.Id)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
+        var issue = s.PickupFailures == 0 ? null : await db.NdrCases.AsNoTracking().Where(c => c.ShipmentId == s.Id).OrderByDescending(c => c.Attempt)
+            .FirstOrDefaultAsync(ct) is { } c
+            ? new PickupIssueDto(c.Id, Codes.Of(c.State), c.Attempt, c.Reason, c.Message, c.AnswerBy, c.Action is { } a ? Codes.Of(a) : null, c.RequestedDate, c.EscalationReason)
+            : null;
         return new ShipmentDto(s.CarrierCode, s.Service, s.TrackingNumber, s.Status, s.Incident, $"/api/v1/returns/{ret.Id}/label",
-            s.Service == "pickup" ? new PickupDto(s.PickupDate, s.PickupWindow, s.PickupAttempts, s.PickupFailures) : null,
+            s.Service == "pickup" ? new PickupDto(s.PickupDate, s.PickupWindow, s.PickupAttempts, s.PickupFailures, s.PickupRebooks, issue) : null,
             [.. events.Select(e => new TrackingEventDto(e.Status, e.RawCode, e.Message, e.Location, e.Incident, e.OccurredAt, e.Provider))],
             s.AllocationJson is null ? null : JsonSerializer.Deserialize<JsonElement>(s.AllocationJson), s.CreatedAt, s.CancelledAt,
             s.LabelExpiresAt, s.PickedUpAt, s.DeliveredAt);

@@ -28,7 +28,7 @@ public sealed class TrackingMaps(RetourSettings settings)
 /// pickup_failed) through the lifecycle, audited; exceptions flag the return for support. One transaction per delivery,
 /// with the shipments locked first, so concurrent deliveries for one parcel apply one after the other.
 /// </summary>
-public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogger<TrackingIngest> log)
+public sealed class TrackingIngest(TrackingMaps maps, PickupRecoveryFlow recovery, TimeProvider clock, ILogger<TrackingIngest> log)
 {
     public const string SupportFlag = "tracking_exception";
 
@@ -103,7 +103,7 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
         finally { if (gated) RetourDb.SqliteWriteGate.Release(); }
     }
 
-    private static async Task ApplyAsync(RetourDb db, List<Shipment> shipments, Dictionary<Guid, List<TrackingEvent>> fresh, Actor actor,
+    private async Task ApplyAsync(RetourDb db, List<Shipment> shipments, Dictionary<Guid, List<TrackingEvent>> fresh, Actor actor,
         DateTimeOffset now, CancellationToken ct)
     {
         var returnIds = shipments.Select(s => s.ReturnId).Distinct().ToArray();
@@ -114,12 +114,19 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
             TrackingStatus? current = Codes.TryParse<TrackingStatus>(s.Status, out var cs) ? cs : null;
             var before = current;
             var support = false;
+            var wasPickedUp = s.PickedUpAt is not null;
+            TrackingEvent? latestFailure = null;
             foreach (var e in fresh[s.Id].OrderBy(e => e.OccurredAt))
             {
                 if (!Codes.TryParse<TrackingStatus>(e.Status, out var st)) continue;
                 if (e.Incident is not null) s.Incident = e.Incident;
                 if (e.Incident == "damaged") s.Damaged = true;
-                if (st == TrackingStatus.PickupFailed) { s.PickupAttempts++; s.PickupFailures++; }
+                if (st == TrackingStatus.PickupFailed)
+                {
+                    s.PickupAttempts++;
+                    s.PickupFailures++;
+                    if (latestFailure is null || e.OccurredAt >= latestFailure.OccurredAt) latestFailure = e;
+                }
                 // The facts the carrier scorecard measures: when the carrier had the parcel, and when it delivered it.
                 if (TrackingRules.Stage(st) >= TrackingRules.Stage(TrackingStatus.PickedUp) && st is not (TrackingStatus.ReturnedToSender or TrackingStatus.Expired)
                     && (s.PickedUpAt is null || e.OccurredAt < s.PickedUpAt)) s.PickedUpAt = e.OccurredAt;
@@ -143,6 +150,9 @@ public sealed class TrackingIngest(TrackingMaps maps, TimeProvider clock, ILogge
                 foreach (var move in TrackingRules.ReturnMoves(ret.Status, status))
                     if (await ReturnTransitions.MoveAsync(db, ret, move, actor, $"carrier: {s.CarrierCode} {s.TrackingNumber} {Codes.Of(status)}", now, ct) is not null)
                         break;
+            // Failed pickups (NDR): a new failure asks the shopper (or support); a collection closes what was open.
+            if (latestFailure is not null || (!wasPickedUp && s.PickedUpAt is not null && s.PickupFailures > 0))
+                await recovery.OnTrackingAsync(db, s, ret, s.PickedUpAt is null ? latestFailure : null, now, ct);
         }
     }
 }

@@ -17,14 +17,16 @@ public sealed record TrackingAck(string Status, int Received, int Stored, int Du
 /// </summary>
 public static class TrackingWebhook
 {
-    public static readonly string[] Providers = ["aftership", "easypost", "shippo"];
+    public static readonly string[] Providers = ["aftership", "easypost", "shippo", "sandbox"];
 
     public static void Map(RouteGroupBuilder api) =>
         api.MapPost("/tracking/{provider}/{slug}", Handle).AllowAnonymous().WithName("TrackingWebhook").WithTags("Tracking")
             .WithSummary("Tracking webhooks from AfterShip, EasyPost and Shippo")
             .WithDescription("aftership: header aftership-hmac-sha256 = base64 HMAC-SHA256 of the raw body. easypost: header X-Hmac-Signature = " +
                              "hmac-sha256-hex=<hex>, keyed with the NFKD-normalised secret. shippo: ?token=<secret>. An event finds its shipment " +
-                             "by tracking number within the merchant; the same event twice is stored once; statuses never move back.");
+                             "by tracking number within the merchant; the same event twice is stored once; statuses never move back. sandbox: a batch " +
+                             "{\"trackings\":[{\"tracking_number\",\"carrier\",\"events\":[{\"id\",\"code\",\"message\",\"occurred_at\",\"location\"}]}]} as a " +
+                             "polling bridge posts what it fetched, header X-Retour-Signature = sha256=<hex HMAC-SHA256 of the raw body> keyed with the shop's sandbox_secret.");
 
     public static async Task<Results<Ok<TrackingAck>, ProblemHttpResult>> Handle(
         string provider, string slug, HttpRequest request, RetourDb db, TrackingIngest ingest, CancellationToken ct, string? token = null)
@@ -34,19 +36,21 @@ public static class TrackingWebhook
         var body = await request.ReadAllBytesAsync(ct);
         var shop = slug.Length <= 64
             ? await db.Merchants.AsNoTracking().Where(m => m.Slug == slug)
-                .Select(m => new { m.Id, m.AftershipSecret, m.EasypostSecret, m.ShippoToken }).FirstOrDefaultAsync(ct)
+                .Select(m => new { m.Id, m.AftershipSecret, m.EasypostSecret, m.ShippoToken, m.SandboxSecret }).FirstOrDefaultAsync(ct)
             : null;
         // An unknown shop, a provider with no secret set and a bad signature answer alike.
         var valid = shop is not null && provider switch
         {
             "aftership" => shop.AftershipSecret is { } a && WebhookSignatures.Base64HmacValid(body, a, request.Headers["aftership-hmac-sha256"]),
             "easypost" => shop.EasypostSecret is { } e && WebhookSignatures.EasyPostValid(body, e, request.Headers["X-Hmac-Signature"]),
+            "sandbox" => shop.SandboxSecret is { } b && WebhookSignatures.BatchValid(body, b, request.Headers["X-Retour-Signature"]),
             _ => shop.ShippoToken is { } t && WebhookSignatures.TokenValid(t, token),
         };
         if (!valid)
             return Problems.Result(401, "invalid_signature", "Signature check failed", provider switch
             {
                 "aftership" => "aftership-hmac-sha256 must be the base64 HMAC-SHA256 of the raw body, keyed with the shop's AfterShip webhook secret.",
+                "sandbox" => "X-Retour-Signature must be 'sha256=' and the hex HMAC-SHA256 of the raw body, keyed with the shop's sandbox_secret.",
                 "easypost" => "X-Hmac-Signature must be 'hmac-sha256-hex=' and the hex HMAC-SHA256 of the raw body, keyed with the shop's EasyPost webhook secret (NFKD).",
                 _ => "The URL must carry the shop's Shippo webhook token as ?token=.",
             });

@@ -41,7 +41,7 @@ public sealed class Return : ITenantOwned
     /// <summary>The day the carrier comes, for pickups.</summary>
     public DateOnly? PickupDate { get; init; }
     /// <summary>Where the parcel comes from (a <see cref="Retour.Core.Addresses.PostalAddress"/> as JSON): the pickup address, or the order's.</summary>
-    public string? FromAddressJson { get; init; }
+    public string? FromAddressJson { get; set; }
     public required string CreatedBy { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; private set; }

@@ -22,9 +22,16 @@ public sealed class Merchant
     public string? AftershipSecret { get; set; }
     public string? EasypostSecret { get; set; }
     public string? ShippoToken { get; set; }
+    /// <summary>The key of signed tracking batches (provider sandbox: a polling bridge posting what it fetched).</summary>
+    public string? SandboxSecret { get; set; }
     /// <summary>Carrier allocation: weights and rules (JSON of <c>AllocationSettings</c>); null means the defaults.</summary>
     public string? AllocationJson { get; set; }
+    /// <summary>Failed pickups: attempts before support takes over, and the hours a shopper has to answer (see PickupRecovery).</summary>
+    public int PickupMaxAttempts { get; set; } = 3;
+    public int PickupAnswerHours { get; set; } = 48;
     public DateTimeOffset CreatedAt { get; init; }
+
+    public Retour.Core.Logistics.PickupRecoverySettings PickupRecovery => new(PickupMaxAttempts, PickupAnswerHours);
 
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
 
@@ -50,7 +57,10 @@ public sealed class Merchant
             b.Property(x => x.AftershipSecret).HasMaxLength(255);
             b.Property(x => x.EasypostSecret).HasMaxLength(255);
             b.Property(x => x.ShippoToken).HasMaxLength(255);
+            b.Property(x => x.SandboxSecret).HasMaxLength(255);
             b.Property(x => x.AllocationJson).HasMaxLength(64000);
+            b.Property(x => x.PickupMaxAttempts).HasDefaultValue(3);
+            b.Property(x => x.PickupAnswerHours).HasDefaultValue(48);
         }
     }
 }

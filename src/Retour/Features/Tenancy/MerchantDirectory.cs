@@ -4,7 +4,8 @@ using Retour.Infrastructure.Db;
 
 namespace Retour.Features.Tenancy;
 
-public sealed record MerchantInfo(Guid Id, string Slug, string Name, string Currency, TimeZoneInfo Zone, string DefaultLocale, IReadOnlyList<string> Locales, string? BrandColor, string? LogoUrl);
+public sealed record MerchantInfo(Guid Id, string Slug, string Name, string Currency, TimeZoneInfo Zone, string DefaultLocale, IReadOnlyList<string> Locales, string? BrandColor, string? LogoUrl,
+    Retour.Core.Logistics.PickupRecoverySettings PickupRecovery);
 
 /// <summary>Merchant settings read on almost every request, cached briefly (settings changes show within <see cref="Ttl"/>).</summary>
 public sealed class MerchantDirectory(IServiceScopeFactory scopes, TimeProvider clock)
@@ -35,7 +36,7 @@ public sealed class MerchantDirectory(IServiceScopeFactory scopes, TimeProvider 
 
     private MerchantInfo Remember(Merchant m)
     {
-        var info = new MerchantInfo(m.Id, m.Slug, m.Name, m.Currency, m.Zone, m.DefaultLocale, m.Locales, m.BrandColor, m.LogoUrl);
+        var info = new MerchantInfo(m.Id, m.Slug, m.Name, m.Currency, m.Zone, m.DefaultLocale, m.Locales, m.BrandColor, m.LogoUrl, m.PickupRecovery);
         _byId[m.Id] = (info, clock.GetUtcNow() + Ttl);
         return info;
     }

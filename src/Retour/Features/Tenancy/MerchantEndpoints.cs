@@ -15,7 +15,8 @@ namespace Retour.Features.Tenancy;
 public sealed record TrackingWebhookDto(string Provider, string Url, bool Configured);
 
 public sealed record MerchantDto(string Slug, string Name, string Currency, string TimeZone, string DefaultLocale, IReadOnlyList<string> Locales,
-    string? BrandColor, string? LogoUrl, string PortalUrl, string PolicyUrl, IReadOnlyList<TrackingWebhookDto> TrackingWebhooks)
+    string? BrandColor, string? LogoUrl, string PortalUrl, string PolicyUrl, IReadOnlyList<TrackingWebhookDto> TrackingWebhooks,
+    int PickupMaxAttempts, int PickupAnswerHours)
 {
     public static MerchantDto From(Merchant m) => new(m.Slug, m.Name, m.Currency, m.TimeZone, m.DefaultLocale, m.Locales, m.BrandColor, m.LogoUrl,
         $"/r/{m.Slug}", $"/r/{m.Slug}/policy",
@@ -23,12 +24,14 @@ public sealed record MerchantDto(string Slug, string Name, string Currency, stri
             new("aftership", $"/api/v1/tracking/aftership/{m.Slug}", m.AftershipSecret is not null),
             new("easypost", $"/api/v1/tracking/easypost/{m.Slug}", m.EasypostSecret is not null),
             new("shippo", $"/api/v1/tracking/shippo/{m.Slug}?token=…", m.ShippoToken is not null),
-        ]);
+            new("sandbox", $"/api/v1/tracking/sandbox/{m.Slug}", m.SandboxSecret is not null),
+        ], m.PickupMaxAttempts, m.PickupAnswerHours);
 }
 
 /// <summary>PATCH body: only the fields sent change; an empty string clears brand_color, logo_url or a tracking secret.</summary>
 public sealed record MerchantUpdate(string? Name = null, string? BrandColor = null, string? LogoUrl = null, string? DefaultLocale = null,
-    string? AftershipSecret = null, string? EasypostSecret = null, string? ShippoToken = null);
+    string? AftershipSecret = null, string? EasypostSecret = null, string? ShippoToken = null, string? SandboxSecret = null,
+    int? PickupMaxAttempts = null, int? PickupAnswerHours = null);
 
 /// <summary>
 /// GET /api/v1/merchant and PATCH /api/v1/merchant: the shop's public face in the portal (name, brand colour, logo, default
@@ -44,7 +47,7 @@ public static partial class MerchantEndpoints
         api.MapGet("/merchant", Get).RequireScope(Scopes.PolicyRead).WithName("GetMerchant").WithTags("Merchant");
         api.MapPatch("/merchant", Patch).RequireScope(Scopes.PolicyWrite).WithName("PatchMerchant").WithTags("Merchant")
             .WithSummary("Change the shop's name, brand colour, logo or default language")
-            .WithDescription("Send only what changes. brand_color is #RRGGBB (the portal darkens it until white text on it meets WCAG AA); logo_url is an https URL of an image; an empty string clears either. default_locale is one of the shop's languages. aftership_secret, easypost_secret and shippo_token set the tracking webhook secrets (write-only; GET shows tracking_webhooks with configured true or false). Labels print only an uploaded logo (PUT /merchant/logo): Retour never fetches a remote image while drawing a label.");
+            .WithDescription("Send only what changes. brand_color is #RRGGBB (the portal darkens it until white text on it meets WCAG AA); logo_url is an https URL of an image; an empty string clears either. default_locale is one of the shop's languages. aftership_secret, easypost_secret, shippo_token and sandbox_secret (signed tracking batches) set the tracking webhook secrets (write-only; GET shows tracking_webhooks with configured true or false). pickup_max_attempts (1-10, default 3) and pickup_answer_hours (1-720, default 48): after that many failed pickups, or that long without the shopper's answer, a failed pickup goes to support. Labels print only an uploaded logo (PUT /merchant/logo): Retour never fetches a remote image while drawing a label.");
         api.MapPut("/merchant/logo", PutLogo).RequireScope(Scopes.PolicyWrite).WithName("PutMerchantLogo").WithTags("Merchant")
             .WithMetadata(new BodyLimitAttribute(MerchantLogo.MaxBytes + 64 * 1024))
             .WithSummary("Upload the shop's logo for the portal and the return labels")
@@ -170,20 +173,25 @@ public static partial class MerchantEndpoints
             errors.Add(new FieldError("logo_url", "Use an https URL of at most 500 characters."));
         if (update.DefaultLocale is { } locale && !m.Locales.Contains(locale))
             errors.Add(new FieldError("default_locale", $"Use one of the shop's languages: {string.Join(", ", m.Locales)}."));
-        foreach (var (field, value) in new[] { ("aftership_secret", update.AftershipSecret), ("easypost_secret", update.EasypostSecret), ("shippo_token", update.ShippoToken) })
+        foreach (var (field, value) in new[] { ("aftership_secret", update.AftershipSecret), ("easypost_secret", update.EasypostSecret), ("shippo_token", update.ShippoToken), ("sandbox_secret", update.SandboxSecret) })
             if (value is { Length: > 0 } v && (v.Length is < 16 or > 255 || v.Any(char.IsControl)))
                 errors.Add(new FieldError(field, "Use 16 to 255 characters, as the provider shows the secret."));
+        var recovery = new Core.Logistics.PickupRecoverySettings(update.PickupMaxAttempts ?? m.PickupMaxAttempts, update.PickupAnswerHours ?? m.PickupAnswerHours);
+        errors.AddRange(recovery.Validate());
         if (errors.Count > 0) return Problems.Validation(errors);
 
+        (m.PickupMaxAttempts, m.PickupAnswerHours) = (recovery.MaxAttempts, recovery.AnswerHours);
         if (update.AftershipSecret is not null) m.AftershipSecret = update.AftershipSecret.Length == 0 ? null : update.AftershipSecret;
         if (update.EasypostSecret is not null) m.EasypostSecret = update.EasypostSecret.Length == 0 ? null : update.EasypostSecret;
         if (update.ShippoToken is not null) m.ShippoToken = update.ShippoToken.Length == 0 ? null : update.ShippoToken;
+        if (update.SandboxSecret is not null) m.SandboxSecret = update.SandboxSecret.Length == 0 ? null : update.SandboxSecret;
         if (update.Name is not null) m.Name = update.Name.Trim();
         if (update.BrandColor is not null) m.BrandColor = update.BrandColor.Length == 0 ? null : update.BrandColor.ToLowerInvariant();
         if (update.LogoUrl is not null) m.LogoUrl = update.LogoUrl.Length == 0 ? null : update.LogoUrl;
         if (update.DefaultLocale is not null) m.DefaultLocale = update.DefaultLocale;
         Audit(db, http, m.Id, "settings_changed", string.Join(',', new[] { ("name", update.Name), ("brand_color", update.BrandColor), ("logo_url", update.LogoUrl), ("default_locale", update.DefaultLocale),
-                ("aftership_secret", update.AftershipSecret), ("easypost_secret", update.EasypostSecret), ("shippo_token", update.ShippoToken) }
+                ("aftership_secret", update.AftershipSecret), ("easypost_secret", update.EasypostSecret), ("shippo_token", update.ShippoToken), ("sandbox_secret", update.SandboxSecret),
+                ("pickup_max_attempts", update.PickupMaxAttempts?.ToString()), ("pickup_answer_hours", update.PickupAnswerHours?.ToString()) }
             .Where(f => f.Item2 is not null).Select(f => f.Item1)), clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
         directory.Forget(m.Id);

@@ -31,6 +31,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<Carrier> Carriers => Set<Carrier>();
     public DbSet<Shipment> Shipments => Set<Shipment>();
     public DbSet<TrackingEvent> TrackingEvents => Set<TrackingEvent>();
+    public DbSet<NdrCase> NdrCases => Set<NdrCase>();
     public DbSet<PolicyVersion> PolicyVersions => Set<PolicyVersion>();
     public DbSet<Return> Returns => Set<Return>();
     public DbSet<ReturnLine> ReturnLines => Set<ReturnLine>();
@@ -69,6 +70,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new Carrier.Config());
         mb.ApplyConfiguration(new Shipment.Config());
         mb.ApplyConfiguration(new TrackingEvent.Config());
+        mb.ApplyConfiguration(new NdrCase.Config());
         mb.ApplyConfiguration(new PolicyVersion.Config());
         mb.ApplyConfiguration(new Return.Config());
         mb.ApplyConfiguration(new ReturnLine.Config());
@@ -91,6 +93,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<Carrier>(mb);
         TenantFilter<Shipment>(mb);
         TenantFilter<TrackingEvent>(mb);
+        TenantFilter<NdrCase>(mb);
         TenantFilter<PolicyVersion>(mb);
         TenantFilter<Return>(mb);
         TenantFilter<ReturnLine>(mb);
@@ -114,6 +117,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(Carrier)] = "carriers",
             [typeof(Shipment)] = "shipments",
             [typeof(TrackingEvent)] = "tracking_events",
+            [typeof(NdrCase)] = "ndr_cases",
             [typeof(PolicyVersion)] = "policy_versions",
             [typeof(Return)] = "returns",
             [typeof(ReturnLine)] = "return_lines",

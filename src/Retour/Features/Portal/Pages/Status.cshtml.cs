@@ -16,7 +16,7 @@ namespace Retour.Features.Portal.Pages;
 /// </summary>
 public sealed class StatusModel : PortalPage
 {
-    public static readonly ReturnStatus[] CancellableByShopper = [ReturnStatus.Requested, ReturnStatus.PendingReview, ReturnStatus.Approved, ReturnStatus.AwaitingShipment];
+    public static readonly ReturnStatus[] CancellableByShopper = [ReturnStatus.Requested, ReturnStatus.PendingReview, ReturnStatus.Approved, ReturnStatus.AwaitingShipment, ReturnStatus.PickupFailed];
     public static readonly ReturnStatus[] LabelStates = [ReturnStatus.Approved, ReturnStatus.AwaitingShipment, ReturnStatus.PickupFailed];
 
     public override int Step => IsNew ? 5 : 0;
@@ -34,6 +34,9 @@ public sealed class StatusModel : PortalPage
     public bool HasCounterCode => LabelStates.Contains(Return.Status) && (Return.BoxFree || Return.Method == ReturnMethod.InStore);
     public string LabelUrl => $"/r/{Slug}/returns/{Return.Rma}/label?t={Uri.EscapeDataString(Token)}";
     public string SelfUrl => $"/r/{Slug}/returns/{Return.Rma}?t={Uri.EscapeDataString(Token)}";
+    public string PickupUrl => $"/r/{Slug}/returns/{Return.Rma}/pickup?t={Uri.EscapeDataString(Token)}";
+    /// <summary>Whether a failed pickup waits for the shopper's answer (the page then offers the new-pickup form).</summary>
+    public bool PickupNeedsAnswer { get; private set; }
     public string QrPayload => ReturnLabels.QrPayload(Return.Rma);
 
     private async Task<IActionResult?> LoadAsync(string rma, string? t)
@@ -51,6 +54,8 @@ public sealed class StatusModel : PortalPage
         Logistics = await HttpContext.RequestServices.GetRequiredService<LogisticsDirectory>().GetAsync(Merchant.Id, HttpContext.RequestAborted);
         var policy = await HttpContext.RequestServices.GetRequiredService<Retour.Features.Policies.PolicyBook>().GetAsync(Db, ret.PolicyVersionId, HttpContext.RequestAborted);
         RefundMoment = policy.RefundMoment;
+        PickupNeedsAnswer = ret.Status == ReturnStatus.PickupFailed && await Db.NdrCases.AnyAsync(c => c.ReturnId == ret.Id &&
+            (c.State == Retour.Core.Logistics.NdrState.AwaitingShopper || c.State == Retour.Core.Logistics.NdrState.Escalated), HttpContext.RequestAborted);
         return null;
     }
 
@@ -61,11 +66,12 @@ public sealed class StatusModel : PortalPage
         return Partial("_InvalidLink", this);
     }
 
-    public async Task<IActionResult> OnGetAsync(string rma, string? t, string? @new, string? cancelled)
+    public async Task<IActionResult> OnGetAsync(string rma, string? t, string? @new, string? cancelled, string? rebooked)
     {
         if (await LoadAsync(rma, t) is { } stop) return stop;
         IsNew = @new == "1";
         if (cancelled == "1") Notice = T("portal.status.cancelled_notice");
+        if (rebooked == "1") Notice = T("portal.status.rebooked_notice");
         return Page();
     }
 
