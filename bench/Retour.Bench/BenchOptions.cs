@@ -12,8 +12,12 @@ public sealed record BenchOptions
     /// <summary>returns, portal or all.</summary>
     public string Scenario { get; init; } = "all";
     public int PortalConcurrency { get; init; } = 16;
+    /// <summary>Parcels the tracking scenario spreads its events over, and the concurrent senders of batches.</summary>
+    public int Parcels { get; init; } = 4000;
+    public int BatchConcurrency { get; init; } = 4;
     public bool RunReturns => Scenario is "all" or "returns";
     public bool RunPortal => Scenario is "all" or "portal";
+    public bool RunTracking => Scenario is "all" or "tracking";
     public string RetourDll { get; init; } = "";
     public string WorkDir { get; init; } = Path.Combine(Path.GetTempPath(), "retour-bench");
     // For --serve-limit
@@ -40,7 +44,9 @@ public sealed record BenchOptions
                 case "-t" or "--duration": o = o with { DurationSeconds = int.Parse(Next()) }; break;
                 case "--warmup": o = o with { WarmupSeconds = int.Parse(Next()) }; break;
                 case "--orders": o = o with { Orders = int.Parse(Next()) }; break;
-                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal") ? sc : throw new ArgumentException("--scenario is returns, portal or all") }; break;
+                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking or all") }; break;
+                case "--parcels": o = o with { Parcels = int.Parse(Next()) }; break;
+                case "--batch-c": o = o with { BatchConcurrency = int.Parse(Next()) }; break;
                 case "--portal-c": o = o with { PortalConcurrency = int.Parse(Next()) }; break;
                 case "--retour": o = o with { RetourDll = Next() }; break;
                 case "--db": o = o with { Db = Next() }; break;
@@ -49,11 +55,14 @@ public sealed record BenchOptions
                 case "--key": o = o with { AttachKey = Next() }; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|all] [-c 32] [--portal-c 16]
-                                     [-t 20] [--warmup 20] [--orders 20000] [--retour path/to/retour.dll]
+                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|all] [-c 32] [--portal-c 16]
+                                     [-t 20] [--warmup 20] [--orders 20000] [--parcels 4000] [--batch-c 4] [--retour path/to/retour.dll]
                         returns: starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients
                                  for T seconds, then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
                         portal:  starts Retour with the demo shop, and --portal-c shoppers each find an order and load its returnable lines.
+                        tracking (PostgreSQL): books --parcels returns with the sandbox, then (a) C clients send signed AfterShip/EasyPost
+                                 webhooks, one new event each, against the limit server's one INSERT per request of the same body; (b) --batch-c
+                                 senders post signed batches of 500 events, against a raw batched INSERT … ON CONFLICT DO NOTHING of the same rows.
                         """);
                     Environment.Exit(0);
                     break;

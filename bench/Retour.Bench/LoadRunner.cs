@@ -38,7 +38,7 @@ public sealed class LoadWindow
 public static class LoadRunner
 {
     public static async Task<LoadResult> RunAsync(string name, HttpClient client, int concurrency, TimeSpan warmup, TimeSpan duration,
-        Func<long, HttpRequestMessage> request, Func<int, bool>? isSuccess = null)
+        Func<long, HttpRequestMessage> request, Func<int, bool>? isSuccess = null, Action<int>? onStatus = null)
     {
         isSuccess ??= s => s is >= 200 and < 300;
         long sequence = 0;
@@ -63,6 +63,7 @@ public static class LoadRunner
                     status = (int)res.StatusCode;
                 }
                 catch (Exception) { status = 0; }
+                onStatus?.Invoke(status);
                 if (!window.Measuring) continue;
                 latencies[w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 statuses[w][status] = statuses[w].GetValueOrDefault(status) + 1;

@@ -30,6 +30,7 @@ public static class Orchestrator
         Console.WriteLine($"Retour bench · {Environment.ProcessorCount} cores · .NET {Environment.Version} · scenario {o.Scenario} · C={o.Concurrency} (portal {o.PortalConcurrency}) · T={o.DurationSeconds}s (+{o.WarmupSeconds}s warm-up) · {o.Orders} orders");
         var rows = new List<(string Provider, LoadResult Retour, LoadResult Limit)>();
         var portals = new List<(string Provider, PortalLoad.Result Result)>();
+        TrackingResult? tracking = null;
         foreach (var provider in o.Providers)
         {
             if (o.RunReturns)
@@ -42,6 +43,12 @@ public static class Orchestrator
                 Print(retour);
                 Print(limit);
             }
+            if (o.RunTracking && provider == "postgres")
+            {
+                Console.WriteLine($"\n[{provider}] tracking ingestion");
+                tracking = await RunTrackingAsync(o, NewDatabase(o, provider, "tracking"));
+            }
+            else if (o.RunTracking && o.Scenario == "tracking") Console.WriteLine($"\n[{provider}] the tracking scenario runs on PostgreSQL only");
             if (o.RunPortal)
             {
                 Console.WriteLine($"\n[{provider}] portal scenario on the demo shop");
@@ -61,6 +68,25 @@ public static class Orchestrator
         foreach (var (provider, p) in portals)
             foreach (var r in new[] { p.Form, p.Lookup, p.Items, p.LookupAndItems })
                 Console.WriteLine(Line(provider, r, double.NaN));
+        if (tracking is { } tr)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{"tracking (postgres)",-44} {"events/s",9} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"errors",7} {"of limit",9}");
+            string T(LoadResult r, double perRequest, double ofLimit) => string.Create(CultureInfo.InvariantCulture,
+                $"{r.Name,-44} {r.Rps * perRequest,9:F0} {r.P50,8:F1} {r.P95,8:F1} {r.P99,8:F1} {r.Errors,7} {(double.IsNaN(ofLimit) ? "" : ofLimit.ToString("P0", CultureInfo.InvariantCulture)),9}");
+            var ra = tr.Single.Rps / tr.SingleLimit.Rps;
+            var rb = tr.Batch.Rps / tr.BatchLimit.Rps;
+            Console.WriteLine(T(tr.Single, 1, ra));
+            Console.WriteLine(T(tr.SingleLimit, 1, 1));
+            Console.WriteLine(T(tr.Batch, TrackingLoad.BatchEvents, rb));
+            Console.WriteLine(T(tr.BatchLimit, TrackingLoad.BatchEvents, 1));
+            Console.WriteLine($"Stored events: (a) {tr.SingleStored} for {tr.SingleAcked} acknowledged, duplicates {tr.SingleStored - tr.SingleDistinct}, lost {tr.SingleAcked - tr.SingleDistinct}; " +
+                              $"(b) {tr.BatchStored} for {tr.BatchAcked} acknowledged, duplicates {tr.BatchStored - tr.BatchDistinct}, lost {tr.BatchAcked - tr.BatchDistinct}");
+            var okA = tr.Single.Rps >= 2000 && ra >= 0.40 && tr.Single.Errors == 0 && tr.SingleStored == tr.SingleAcked;
+            var okB = tr.Batch.Rps * TrackingLoad.BatchEvents >= 20000 && rb >= 0.40 && tr.Batch.Errors == 0 && tr.BatchStored == tr.BatchAcked;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Tracking target (a) ≥ 2,000 events/s at C={o.Concurrency} and ≥ 40% of its limit, 0 duplicates: {(okA ? "MET" : "NOT MET")} ({tr.Single.Rps:F0}/s, {ra:P0}, p99 {tr.Single.P99:F1} ms)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Tracking target (b) ≥ 20,000 events/s in batches of 500 and ≥ 40% of its limit, 0 duplicates: {(okB ? "MET" : "NOT MET")} ({tr.Batch.Rps * TrackingLoad.BatchEvents:F0}/s, {rb:P0}, p99 {tr.Batch.P99:F1} ms per batch)"));
+        }
         var pgPortal = portals.FirstOrDefault(r => r.Provider == "postgres").Result;
         if (pgPortal is not null)
         {
@@ -82,6 +108,7 @@ public static class Orchestrator
         {
             returns = rows.Select(r => new { r.Provider, r.Retour, r.Limit }),
             portal = portals.Select(p => new { p.Provider, p.Result }),
+            tracking,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
@@ -136,10 +163,7 @@ public static class Orchestrator
         using var probe = Client(1, url);
         await server.WaitHealthyAsync(probe, "/health", TimeSpan.FromSeconds(60));
 
-        var slug = $"{Bench}-{Guid.NewGuid():N}"[..20];
-        var (code, output) = await ChildProcess.RunToEnd(o.RetourDll, ["merchant", "create", "--slug", slug, "--name", "Bench shop"], env);
-        var key = output.Split('\n').FirstOrDefault(l => l.StartsWith("Admin API key", StringComparison.Ordinal))?.Split(": ")[1].Trim()
-                  ?? throw new InvalidOperationException($"merchant create failed ({code}): {output}");
+        var (_, key) = await MerchantAsync(o, env);
 
         using var client = Client(o.Concurrency, url, key);
         await SeedOrdersAsync(client, o.Orders);
@@ -158,6 +182,147 @@ public static class Orchestrator
             await analyze.ExecuteNonQueryAsync();
         }
         return await ReturnsLoadAsync(o, client, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(o.DurationSeconds), sequence);
+    }
+
+    private static async Task<(string Slug, string Key)> MerchantAsync(BenchOptions o, Dictionary<string, string> env)
+    {
+        var slug = $"{Bench}-{Guid.NewGuid():N}"[..20];
+        var (code, output) = await ChildProcess.RunToEnd(o.RetourDll, ["merchant", "create", "--slug", slug, "--name", "Bench shop"], env);
+        var key = output.Split('\n').FirstOrDefault(l => l.StartsWith("Admin API key", StringComparison.Ordinal))?.Split(": ")[1].Trim()
+                  ?? throw new InvalidOperationException($"merchant create failed ({code}): {output}");
+        return (slug, key);
+    }
+
+    public sealed record TrackingResult(LoadResult Single, LoadResult SingleLimit, LoadResult Batch, LoadResult BatchLimit,
+        long SingleAcked, long SingleStored, long SingleDistinct, long BatchAcked, long BatchStored, long BatchDistinct);
+
+    /// <summary>The tracking scenario (see TrackingLoad): parcels booked through Retour, then (a) and (b) each against its limit.</summary>
+    private static async Task<TrackingResult> RunTrackingAsync(BenchOptions o, string db)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var env = RetourEnv(o, "postgres", db, url);
+        env["RETOUR_SANDBOX_AUTOPILOT"] = "false"; // only the bench's events
+        await using var server = ChildProcess.Start(o.RetourDll, [], env, Path.Combine(o.WorkDir, "retour-tracking.log"));
+        using (var probe = Client(1, url)) await server.WaitHealthyAsync(probe, "/health", TimeSpan.FromSeconds(60));
+        var (slug, key) = await MerchantAsync(o, env);
+        using var api = Client(o.Concurrency, url, key);
+        async Task Send(HttpMethod method, string path, string json)
+        {
+            using var res = await api.SendAsync(new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") });
+            if (!res.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)res.StatusCode} {await res.Content.ReadAsStringAsync()}");
+        }
+        await Send(HttpMethod.Patch, "/api/v1/merchant", JsonSerializer.Serialize(new
+        {
+            aftership_secret = TrackingLoad.AfterShipSecret, easypost_secret = TrackingLoad.EasyPostSecret, sandbox_secret = TrackingLoad.BatchSecret,
+        }));
+        await Send(HttpMethod.Post, "/api/v1/carriers", """
+            {"code":"sbx","name":"Sandbox Parcel","adapter":"sandbox","services":["drop_off","pickup"],"areas":[{"country":"DE"}],
+             "rate_card":{"currency":"EUR","zones":[{"code":"de","areas":[{"country":"DE"}]}],"bands":[{"max_grams":30000,"prices":{"de":4.5}}]},
+             "transit_days":2,"daily_capacity":1000000,"active":true}
+            """);
+        await SeedOrdersAsync(api, o.Parcels);
+        var started = DateTime.UtcNow;
+        await Parallel.ForAsync(0, o.Parcels, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await Send(HttpMethod.Post, "/api/v1/returns", $$"""{"order_number":"B{{i}}","lines":[{"order_line_id":"L1","quantity":1,"reason":"too_small"}],"resolution":"refund","method":"drop_off"}"""));
+        List<string> parcels;
+        await using (var conn = new NpgsqlConnection(db))
+        {
+            await conn.OpenAsync();
+            for (var waited = 0; ; waited++)
+            {
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM shipments", conn);
+                var booked = (long)(await count.ExecuteScalarAsync())!;
+                if (booked >= o.Parcels) break;
+                if (waited % 10 == 0) Console.WriteLine($"  {booked}/{o.Parcels} parcels booked ({(DateTime.UtcNow - started).TotalSeconds:F0}s)");
+                if (waited > 600) throw new TimeoutException("The sandbox did not book every parcel within 5 minutes.");
+                await Task.Delay(500);
+            }
+            parcels = [];
+            await using var read = new NpgsqlCommand("SELECT tracking_number FROM shipments ORDER BY tracking_number", conn);
+            await using var reader = await read.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) parcels.Add(reader.GetString(0));
+        }
+        Console.WriteLine($"  {parcels.Count} parcels booked in {(DateTime.UtcNow - started).TotalSeconds:F0}s");
+
+        var templates = TrackingLoad.Templates.Load();
+        using var anonymous = Client(o.Concurrency, url);
+        long acked = 0, sequence = -1;
+        HttpRequestMessage Webhook(long _)
+        {
+            var (body, path, header, signature) = TrackingLoad.Webhook(templates, slug, parcels, Interlocked.Increment(ref sequence));
+            var req = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            req.Headers.Add(header, signature);
+            return req;
+        }
+        void Ack(int status) { if (status is >= 200 and < 300) Interlocked.Increment(ref acked); }
+        Console.WriteLine($"  (a) single webhooks: warming up for {o.WarmupSeconds}s");
+        await LoadRunner.RunAsync("warm-up", anonymous, o.Concurrency, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), Webhook, onStatus: Ack);
+        await AnalyzeAsync(db);
+        var single = await LoadRunner.RunAsync("(a) signed webhooks, 1 new event each", anonymous, o.Concurrency, TimeSpan.FromSeconds(2),
+            TimeSpan.FromSeconds(o.DurationSeconds), Webhook, onStatus: Ack);
+        Print(single);
+        var (singleStored, singleDistinct) = await CountAsync(db, "provider IN ('aftership', 'easypost')");
+
+        LoadResult singleLimit;
+        {
+            var limitUrl = $"http://127.0.0.1:{FreePort()}";
+            await using var limit = ChildProcess.Start(typeof(Orchestrator).Assembly.Location, ["--serve-limit", "--provider", "postgres", "--db", db, "--urls", limitUrl],
+                new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" }, Path.Combine(o.WorkDir, "limit-tracking.log"));
+            using var client = Client(o.Concurrency, limitUrl);
+            await limit.WaitHealthyAsync(client, "/health", TimeSpan.FromSeconds(60));
+            long limitSequence = -1;
+            singleLimit = await LoadRunner.RunAsync("limit: 1 INSERT/request, same bodies", client, o.Concurrency, TimeSpan.FromSeconds(o.WarmupSeconds),
+                TimeSpan.FromSeconds(o.DurationSeconds), _ =>
+                {
+                    var (body, _, _, _) = TrackingLoad.Webhook(templates, slug, parcels, Interlocked.Increment(ref limitSequence));
+                    var req = new HttpRequestMessage(HttpMethod.Post, "/limit") { Content = new ByteArrayContent(body) };
+                    req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    return req;
+                });
+            Print(singleLimit);
+        }
+
+        using var batcher = Client(o.BatchConcurrency, url);
+        long batchAcked = 0, batchSequence = -1;
+        HttpRequestMessage Batch(long _)
+        {
+            var body = TrackingLoad.BatchBody(TrackingLoad.BatchRows(parcels, Interlocked.Increment(ref batchSequence)));
+            var req = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/tracking/sandbox/{slug}") { Content = new ByteArrayContent(body) };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            req.Headers.Add("X-Retour-Signature", TrackingLoad.BatchSignature(body));
+            return req;
+        }
+        void BatchAck(int status) { if (status is >= 200 and < 300) Interlocked.Add(ref batchAcked, TrackingLoad.BatchEvents); }
+        Console.WriteLine($"  (b) batches of {TrackingLoad.BatchEvents}: warming up for {o.WarmupSeconds}s");
+        await LoadRunner.RunAsync("warm-up", batcher, o.BatchConcurrency, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), Batch, onStatus: BatchAck);
+        await AnalyzeAsync(db);
+        var batch = await LoadRunner.RunAsync($"(b) signed batches of {TrackingLoad.BatchEvents}", batcher, o.BatchConcurrency, TimeSpan.FromSeconds(2),
+            TimeSpan.FromSeconds(o.DurationSeconds), Batch, onStatus: BatchAck);
+        Print(batch);
+        var (batchStored, batchDistinct) = await CountAsync(db, "provider = 'sandbox' AND event_key LIKE 'b%'");
+        var batchLimit = await TrackingLoad.RawBatchLimitAsync(db, parcels, o.BatchConcurrency, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.DurationSeconds));
+        Print(batchLimit);
+        return new TrackingResult(single, singleLimit, batch, batchLimit, acked, singleStored, singleDistinct, batchAcked, batchStored, batchDistinct);
+    }
+
+    private static async Task AnalyzeAsync(string db)
+    {
+        await using var conn = new NpgsqlConnection(db);
+        await conn.OpenAsync();
+        await using var analyze = new NpgsqlCommand("ANALYZE", conn);
+        await analyze.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Stored events and distinct ones (by parcel and event key) among those matching <paramref name="where"/>.</summary>
+    private static async Task<(long Stored, long Distinct)> CountAsync(string db, string where)
+    {
+        await using var conn = new NpgsqlConnection(db);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"SELECT count(*), count(DISTINCT (shipment_id, event_key)) FROM tracking_events WHERE {where}", conn);
+        await using var r = await cmd.ExecuteReaderAsync();
+        await r.ReadAsync();
+        return (r.GetInt64(0), r.GetInt64(1));
     }
 
     private static Task<LoadResult> ReturnsLoadAsync(BenchOptions o, HttpClient client) =>

@@ -11,7 +11,7 @@ namespace Retour.Infrastructure;
 /// <summary>Before the server listens: migrate the schema, seed the demo; once it listens, print where to find it.</summary>
 public sealed class StartupTasks(
     RetourSettings settings, Migrator migrator, DemoSeeder demo, IHostApplicationLifetime lifetime, IServer server,
-    ILogger<StartupTasks> log) : IHostedService
+    Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection, ILogger<StartupTasks> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)
     {
@@ -20,6 +20,10 @@ public sealed class StartupTasks(
             var ran = await migrator.MigrateAsync(ct: ct);
             if (ran > 0) log.LogInformation("Applied {Count} schema version(s)", ran);
         }
+        // The signing key ring is made (and stored) now, not by the first link signed inside a tracking transaction, which
+        // on SQLite would wait on its own write lock.
+        if (settings.MigrateOnStart || settings.SeedDemo)
+            Microsoft.AspNetCore.DataProtection.DataProtectionCommonExtensions.Protect(protection.CreateProtector("Retour.Startup"), "ready");
         var keys = settings.SeedDemo ? await demo.EnsureAsync(ct) : null;
         lifetime.ApplicationStarted.Register(() => PrintBanner(keys));
     }

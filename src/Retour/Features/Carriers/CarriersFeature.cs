@@ -7,6 +7,7 @@ public static class CarriersFeature
     public static IServiceCollection AddCarriers(this IServiceCollection s) => s
         .AddSingleton<TrackingMaps>()
         .AddSingleton<TrackingIngest>()
+        .AddSingleton<TrackingBatcher>()
         .AddSingleton<ICarrierAdapter, SandboxCarrier>()
         .AddSingleton<CarrierAdapters>()
         .AddSingleton<CarrierCalls>()

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Security;
 using Retour.Core.Tracking;
+using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Db;
 using Retour.Infrastructure.Http;
@@ -29,21 +30,20 @@ public static class TrackingWebhook
                              "polling bridge posts what it fetched, header X-Retour-Signature = sha256=<hex HMAC-SHA256 of the raw body> keyed with the shop's sandbox_secret.");
 
     public static async Task<Results<Ok<TrackingAck>, ProblemHttpResult>> Handle(
-        string provider, string slug, HttpRequest request, RetourDb db, TrackingIngest ingest, CancellationToken ct, string? token = null)
+        string provider, string slug, HttpRequest request, MerchantDirectory merchants, TrackingBatcher batcher, CancellationToken ct, string? token = null)
     {
         if (!Providers.Contains(provider))
             return Problems.NotFound($"No tracking provider '{provider}'. Use one of: {string.Join(", ", Providers)}.");
         var body = await request.ReadAllBytesAsync(ct);
-        var shop = slug.Length <= 64
-            ? await db.Merchants.AsNoTracking().Where(m => m.Slug == slug)
-                .Select(m => new { m.Id, m.AftershipSecret, m.EasypostSecret, m.ShippoToken, m.SandboxSecret }).FirstOrDefaultAsync(ct)
-            : null;
+        // The secrets come with the merchant's cached settings (a change shows within MerchantDirectory.Ttl on other nodes).
+        var merchant = slug.Length <= 64 ? await merchants.FindBySlugAsync(slug, ct) : null;
+        var shop = merchant?.Secrets;
         // An unknown shop, a provider with no secret set and a bad signature answer alike.
         var valid = shop is not null && provider switch
         {
-            "aftership" => shop.AftershipSecret is { } a && WebhookSignatures.Base64HmacValid(body, a, request.Headers["aftership-hmac-sha256"]),
-            "easypost" => shop.EasypostSecret is { } e && WebhookSignatures.EasyPostValid(body, e, request.Headers["X-Hmac-Signature"]),
-            "sandbox" => shop.SandboxSecret is { } b && WebhookSignatures.BatchValid(body, b, request.Headers["X-Retour-Signature"]),
+            "aftership" => shop.Aftership is { } a && WebhookSignatures.Base64HmacValid(body, a, request.Headers["aftership-hmac-sha256"]),
+            "easypost" => shop.Easypost is { } e && WebhookSignatures.EasyPostValid(body, e, request.Headers["X-Hmac-Signature"]),
+            "sandbox" => shop.Sandbox is { } b && WebhookSignatures.BatchValid(body, b, request.Headers["X-Retour-Signature"]),
             _ => shop.ShippoToken is { } t && WebhookSignatures.TokenValid(t, token),
         };
         if (!valid)
@@ -54,7 +54,6 @@ public static class TrackingWebhook
                 "easypost" => "X-Hmac-Signature must be 'hmac-sha256-hex=' and the hex HMAC-SHA256 of the raw body, keyed with the shop's EasyPost webhook secret (NFKD).",
                 _ => "The URL must carry the shop's Shippo webhook token as ?token=.",
             });
-        db.Tenant.Set(shop!.Id);
 
         IReadOnlyList<TrackingUpdate> updates;
         try { updates = TrackingPayloads.Parse(provider, body); }
@@ -62,7 +61,8 @@ public static class TrackingWebhook
         {
             return Problems.Result(400, "invalid_payload", "The tracking payload could not be read", e.Message);
         }
-        var result = await ingest.IngestAsync(db, updates, new Actor("carrier", provider, provider), ct);
+        // Deliveries arriving together are stored in one transaction (group commit, see TrackingBatcher).
+        var result = await batcher.SubmitAsync(merchant!.Id, updates, new Actor("carrier", provider, provider), ct);
         var status = result.Unmatched == result.Received && result.Received > 0 ? "unmatched" : result.Stored > 0 ? "stored" : "duplicate";
         return TypedResults.Ok(new TrackingAck(status, result.Received, result.Stored, result.Duplicates, result.Unmatched, result.UnmatchedTrackingNumbers));
     }

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Retour.Core.Returns;
 using Retour.Core.Addresses;
 using Retour.Core.Logistics;
+using Retour.Core.Tracking;
 using Retour.Features.Carriers;
 using Retour.Features.Warehouses;
 using Retour.Features.Catalog;
@@ -62,6 +63,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         await db.SaveChangesAsync(ct);
         await SeedOrdersAsync(db, now, ct);
         await SeedReturnsAsync(scope.ServiceProvider, db, now, ct);
+        await SeedParcelHistoryAsync(scope.ServiceProvider, db, now, ct);
         return new DemoKeys(apiKey, shopifySecret, true);
     }
 
@@ -242,5 +244,90 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+    }
+
+    private sealed class PastClock(DateTimeOffset at) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => at;
+    }
+
+    /// <summary>
+    /// A month of parcels that have already travelled, so the carrier scorecard, the NDR queue and allocation's measured
+    /// performance have something to show at once: returns made 8 to 29 days ago (each as of its own day), booked with the
+    /// three carriers, and their sandbox lives, in real time, fed through tracking ingestion as the poller would. Failed
+    /// pickups were mostly answered by the shopper and booked again; a few were not, and wait in the queue.
+    /// </summary>
+    private async Task SeedParcelHistoryAsync(IServiceProvider services, RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        var returnServices = services.GetRequiredService<ReturnServices>();
+        var ingest = services.GetRequiredService<TrackingIngest>();
+        var carriers = await db.Carriers.AsNoTracking().ToDictionaryAsync(c => c.Code, ct);
+        var rng = new Random(2026);
+        var orders = await db.Orders.AsNoTracking().Include(o => o.Lines)
+            .Where(o => o.DeliveredAt != null && o.CancelledAt == null && o.DeliveredAt < now.AddDays(-9) && o.DeliveredAt > now.AddDays(-50))
+            .OrderBy(o => o.Number).ToListAsync(ct);
+        var actor = new Actor("shopper", null, "demo shopper");
+        foreach (var (order, i) in orders.Select((o, i) => (o, i)))
+        {
+            var line = order.Lines.OrderBy(l => l.Position).FirstOrDefault(l => !l.FinalSale && l.Category is not ("beauty" or "gift_cards") && l.ReturnedQuantity < l.Quantity);
+            if (line is null) continue;
+            var day = order.DeliveredAt!.Value.AddDays(1 + rng.Next(3)).AddHours(rng.Next(8, 18));
+            if (day > now.AddDays(-8)) day = now.AddDays(-8);
+            if (day < now.AddDays(-29)) day = now.AddDays(-29).AddHours(rng.Next(0, 48)); // within the scorecard's 30 days
+            var pickup = rng.NextDouble() < 0.45;
+            var request = new CreateReturnRequest(order.Number, [new CreateReturnLine(line.LineRef, 1, rng.NextDouble() < 0.6 ? "too_small" : "changed_mind", null)],
+                "refund", pickup ? "pickup" : "drop_off");
+            db.ChangeTracker.Clear();
+            if (await CreateReturn.CreateAsync(db, returnServices, request, false, null, actor, null, new PastClock(day), ct) is not CreateReturn.Outcome.Created created
+                || created.Return.Status != ReturnStatus.Approved) continue;
+            var ret = await db.Returns.Include(r => r.Lines).FirstAsync(r => r.Id == created.Return.Id, ct);
+            // UPS collects and carries further; DHL is dearer but surer; Hermes only takes parcels at its shops.
+            var code = pickup ? (i % 2 == 0 ? "dhl" : "ups") : new[] { "dhl", "ups", "hermes" }[i % 3];
+            var carrier = carriers[code];
+            var shipment = new Shipment
+            {
+                MerchantId = ret.MerchantId, ReturnId = ret.Id, CarrierCode = code, Service = pickup ? "pickup" : "drop_off",
+                TrackingNumber = SandboxCarrier.TrackingNumber($"{ret.Id:N}:{code}"), Status = pickup ? "pickup_scheduled" : "info_received", StatusAt = day,
+                PickupDate = pickup ? DateOnly.FromDateTime(day.UtcDateTime).AddDays(1) : null, PickupWindow = pickup ? "09:00-13:00" : null,
+                PromisedDays = carrier.TransitDays, CreatedAt = day, UpdatedAt = day,
+            };
+            shipment.SimSeed = SandboxLife.SeedOf(shipment.TrackingNumber);
+            if (shipment.PickupDate?.DayOfWeek == DayOfWeek.Sunday) shipment.PickupDate = shipment.PickupDate.Value.AddDays(1);
+            db.Shipments.Add(shipment);
+            ret.CarrierCode = code;
+            await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.AwaitingShipment, new Actor("carrier", code, carrier.Name), $"{carrier.Name} {shipment.TrackingNumber}", day, ct);
+            await db.SaveChangesAsync(ct);
+
+            // The parcel's life in real time; after a failed pickup the shopper usually picks a new day within a day.
+            for (var leg = 0; leg < 3; leg++)
+            {
+                var start = CarrierWorker.PlanStart(shipment);
+                var events = CarrierWorker.Plan(shipment, carrier).Where(e => start + e.At <= now).ToList();
+                if (events.Count > 0)
+                    await ingest.IngestAsync(db, [new TrackingUpdate("sandbox", shipment.TrackingNumber, code, [.. events.Select(e =>
+                        new TrackingCheckpoint(e.Id, [e.Code], e.Code, e.Message, start + e.At, e.Location))])], new Actor("carrier", code, carrier.Name), ct);
+                db.ChangeTracker.Clear();
+                shipment = await db.Shipments.FirstAsync(s => s.Id == shipment.Id, ct);
+                var open = await db.NdrCases.FirstOrDefaultAsync(c => c.ShipmentId == shipment.Id && c.State == NdrState.AwaitingShopper, ct);
+                if (open is null || rng.NextDouble() < 0.25) break;
+                var answered = open.FailedAt.AddHours(6 + rng.Next(20));
+                if (answered > now) break;
+                var date = DateOnly.FromDateTime(answered.UtcDateTime).AddDays(1);
+                if (date.DayOfWeek == DayOfWeek.Sunday) date = date.AddDays(1);
+                (open.State, open.Action, open.AnsweredBy, open.AnsweredAt, open.RequestedDate, open.AnswerBy, open.RebookedAt, open.UpdatedAt) =
+                    (NdrState.Rebooked, RecoveryAction.Confirm, "shopper", answered, date, null, answered, answered);
+                (shipment.PickupDate, shipment.PickupRebooks, shipment.RebookedAt, shipment.Status, shipment.StatusAt, shipment.UpdatedAt) =
+                    (date, shipment.PickupRebooks + 1, answered, "pickup_scheduled", answered, answered);
+                db.TrackingEvents.Add(new TrackingEvent
+                {
+                    MerchantId = shipment.MerchantId, ShipmentId = shipment.Id, Provider = "retour", EventKey = $"rebook-{open.Id:N}", Status = "pickup_scheduled", RawCode = "PU_BOOKED",
+                    Message = $"Pickup re-booked for {date:yyyy-MM-dd}, 09:00-13:00", OccurredAt = answered, ReceivedAt = answered,
+                });
+                var r = await db.Returns.Include(x => x.Lines).FirstAsync(x => x.Id == shipment.ReturnId, ct);
+                await ReturnTransitions.MoveAsync(db, r, ReturnStatus.AwaitingShipment, new Actor("carrier", code, carrier.Name), $"{carrier.Name}: pickup re-booked for {date:yyyy-MM-dd}", answered, ct);
+                await db.SaveChangesAsync(ct);
+            }
+            db.ChangeTracker.Clear();
+        }
     }
 }

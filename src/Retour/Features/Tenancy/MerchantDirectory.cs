@@ -5,7 +5,13 @@ using Retour.Infrastructure.Db;
 namespace Retour.Features.Tenancy;
 
 public sealed record MerchantInfo(Guid Id, string Slug, string Name, string Currency, TimeZoneInfo Zone, string DefaultLocale, IReadOnlyList<string> Locales, string? BrandColor, string? LogoUrl,
-    Retour.Core.Logistics.PickupRecoverySettings PickupRecovery);
+    Retour.Core.Logistics.PickupRecoverySettings PickupRecovery, TrackingSecrets Secrets);
+
+/// <summary>The keys tracking webhooks are verified with (kept with the cached settings so a webhook costs no lookup).</summary>
+public sealed record TrackingSecrets(string? Aftership, string? Easypost, string? ShippoToken, string? Sandbox)
+{
+    public override string ToString() => "TrackingSecrets { redacted }";
+}
 
 /// <summary>Merchant settings read on almost every request, cached briefly (settings changes show within <see cref="Ttl"/>).</summary>
 public sealed class MerchantDirectory(IServiceScopeFactory scopes, TimeProvider clock)
@@ -36,7 +42,8 @@ public sealed class MerchantDirectory(IServiceScopeFactory scopes, TimeProvider 
 
     private MerchantInfo Remember(Merchant m)
     {
-        var info = new MerchantInfo(m.Id, m.Slug, m.Name, m.Currency, m.Zone, m.DefaultLocale, m.Locales, m.BrandColor, m.LogoUrl, m.PickupRecovery);
+        var info = new MerchantInfo(m.Id, m.Slug, m.Name, m.Currency, m.Zone, m.DefaultLocale, m.Locales, m.BrandColor, m.LogoUrl, m.PickupRecovery,
+            new TrackingSecrets(m.AftershipSecret, m.EasypostSecret, m.ShippoToken, m.SandboxSecret));
         _byId[m.Id] = (info, clock.GetUtcNow() + Ttl);
         return info;
     }
