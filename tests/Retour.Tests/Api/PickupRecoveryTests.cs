@@ -37,7 +37,9 @@ public sealed class PickupRecoveryTests(FastCarrierApp app) : IClassFixture<Fast
         for (var i = 0; i < 200; i++)
         {
             var ret = (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
-            if (ret.Node("shipment.pickup.issue.state")?.GetValue<string>() == state) return ret;
+            // The return and its shipment are two reads; the change may commit between them, so once the case shows it,
+            // read again: everything it committed with is visible now.
+            if (ret.Node("shipment.pickup.issue.state")?.GetValue<string>() == state) return (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
             await Task.Delay(50);
         }
         throw new Xunit.Sdk.XunitException($"The failed pickup of {rma} did not become {state} within 10 s.");
