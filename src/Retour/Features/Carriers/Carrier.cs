@@ -34,6 +34,10 @@ public sealed class Carrier : ITenantOwned
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? UpdatedAt { get; set; }
 
+    /// <summary>The adapter's settings as JSON, or null.</summary>
+    public System.Text.Json.JsonElement? AdapterOptions =>
+        AdapterOptionsJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(AdapterOptionsJson);
+
     public CarrierProfile ToProfile() => new(Code, Name, Adapter,
         Services.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         ServiceArea.ParseList(Areas, "areas", []), RateCardJson is null ? null : CarrierRegistry.ToRateCard(Json.Deserialize<RateCardInput>(RateCardJson)!, []),

@@ -30,7 +30,7 @@ public sealed record CarrierDto(
     public static CarrierDto From(Carrier c) => new(c.Code, c.Name, c.Adapter,
         c.Services.Split(',', StringSplitOptions.RemoveEmptyEntries), [.. ServiceArea.ParseList(c.Areas, "areas", []).Select(CarrierRegistry.ToInput)],
         c.RateCardJson is null ? null : Json.Deserialize<RateCardInput>(c.RateCardJson), c.TransitDays, c.DailyCapacity, c.PickupCutoff,
-        c.AdapterOptionsJson is null ? null : JsonSerializer.Deserialize<JsonElement>(c.AdapterOptionsJson), c.Active, c.CreatedAt, c.UpdatedAt);
+        c.AdapterOptions, c.Active, c.CreatedAt, c.UpdatedAt);
 }
 
 /// <summary>Checks carrier input (from the API or a CSV row) and turns it into the stored form.</summary>

@@ -95,7 +95,7 @@ public sealed class CarrierWorker(
     /// </summary>
     public static IReadOnlyList<SimEvent> Plan(Shipment s, Carrier carrier)
     {
-        var behaviour = SandboxOptions.From(carrier.AdapterOptionsJson is null ? null : JsonSerializer.Deserialize<JsonElement>(carrier.AdapterOptionsJson)).Behaviour;
+        var behaviour = SandboxOptions.From(carrier.AdapterOptions).Behaviour;
         var from = PlanStart(s);
         var slot = s.PickupDate is { } d ? new DateTimeOffset(d.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero) - from : TimeSpan.Zero;
         return SandboxLife.Plan(SandboxLife.SeedOf(s.SimSeed, s.PickupRebooks), s.Service, Math.Max(1, s.PromisedDays), behaviour,

@@ -201,9 +201,7 @@ public sealed class PickupRebooking(CarrierAdapters adapters, CarrierCalls calls
         string? refusal = adapter is null ? $"no adapter for carrier '{s.CarrierCode}'" : from is null ? "the return has no pickup address" : null;
         if (refusal is null)
         {
-            var options = carrier!.AdapterOptionsJson is null ? (System.Text.Json.JsonElement?)null
-                : System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(carrier.AdapterOptionsJson);
-            try { booked = await calls.Pipeline.ExecuteAsync(async t => await adapter!.RebookPickupAsync(s.TrackingNumber, req.PickupDate, from!, options, t), ct); }
+            try { booked = await calls.Pipeline.ExecuteAsync(async t => await adapter!.RebookPickupAsync(s.TrackingNumber, req.PickupDate, from!, carrier!.AdapterOptions, t), ct); }
             catch (CarrierException e) { refusal = e.Message; }
         }
         if (booked is null)
@@ -213,26 +211,36 @@ public sealed class PickupRebooking(CarrierAdapters adapters, CarrierCalls calls
             return;
         }
 
-        s.PickupDate = req.PickupDate;
-        s.PickupWindow = booked.PickupWindow ?? s.PickupWindow;
+        var status = maps.Current.Find(adapter!.Name, s.CarrierCode, [booked.FirstCode])?.Status ?? Core.Tracking.TrackingStatus.PickupScheduled;
+        await RecordAsync(db, ndr, s, ret, carrier!.Name, req.PickupDate, booked with { PickupWindow = booked.PickupWindow ?? s.PickupWindow }, status, now, ct);
+        if (!adapter.PushesEvents && settings.SandboxAutopilot) s.NextPollAt = now + ShipmentBooking.FirstPoll;
+        db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, PickupRecoveryFlow.RebookedEvent, PickupRecoveryFlow.Event(ndr, s, null, req.PickupDate), now));
+    }
+
+    /// <summary>
+    /// What a re-booked pickup changes, wherever it was booked (here, or in the demo's history): the shipment's day, window
+    /// and plan, the carrier's confirmation as a tracking event, the case, and the return back to awaiting_shipment.
+    /// </summary>
+    public static async Task RecordAsync(RetourDb db, NdrCase ndr, Shipment s, Return ret, string carrierName, DateOnly day, Booking booked,
+        Core.Tracking.TrackingStatus status, DateTimeOffset at, CancellationToken ct)
+    {
+        s.PickupDate = day;
+        s.PickupWindow = booked.PickupWindow;
         s.PickupRebooks++;
-        s.RebookedAt = now;
-        s.UpdatedAt = now;
+        s.RebookedAt = at;
+        s.UpdatedAt = at;
         s.PollFailures = 0;
-        if (!adapter!.PushesEvents && settings.SandboxAutopilot) s.NextPollAt = now + ShipmentBooking.FirstPoll;
-        var status = maps.Current.Find(adapter.Name, s.CarrierCode, [booked.FirstCode])?.Status ?? Core.Tracking.TrackingStatus.PickupScheduled;
+        s.Status = Codes.Of(status);
+        s.StatusAt = at;
         db.TrackingEvents.Add(new TrackingEvent
         {
-            ShipmentId = s.Id, Provider = "retour", EventKey = $"rebook-{ndr.Id:N}", Status = Codes.Of(status), RawCode = booked.FirstCode,
-            Message = booked.FirstMessage, OccurredAt = now, ReceivedAt = now,
+            MerchantId = s.MerchantId, ShipmentId = s.Id, Provider = "retour", EventKey = $"rebook-{ndr.Id:N}", Status = Codes.Of(status), RawCode = booked.FirstCode,
+            Message = booked.FirstMessage, OccurredAt = at, ReceivedAt = at,
         });
-        s.Status = Codes.Of(status);
-        s.StatusAt = now;
         ndr.State = NdrState.Rebooked;
-        ndr.RebookedAt = now;
-        ndr.UpdatedAt = now;
-        await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.AwaitingShipment, new Actor("carrier", s.CarrierCode, carrier!.Name),
-            $"{carrier.Name} {s.TrackingNumber}: {booked.FirstMessage} (after failed attempt {ndr.Attempt})", now, ct);
-        db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, PickupRecoveryFlow.RebookedEvent, PickupRecoveryFlow.Event(ndr, s, null, req.PickupDate), now));
+        ndr.RebookedAt = at;
+        ndr.UpdatedAt = at;
+        await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.AwaitingShipment, new Actor("carrier", s.CarrierCode, carrierName),
+            $"{carrierName} {s.TrackingNumber}: {booked.FirstMessage} (after failed attempt {ndr.Attempt})", at, ct);
     }
 }

@@ -38,7 +38,7 @@ public static class Allocation
         var place = await logistics.GetAsync(merchant.Id, ct);
         return new AllocationInputs(
             [.. rows.Select(r => r.ToProfile())],
-            rows.ToDictionary(r => r.Code, r => r.AdapterOptionsJson is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(r.AdapterOptionsJson)),
+            rows.ToDictionary(r => r.Code, r => r.AdapterOptions),
             await CarrierEndpoints.SettingsAsync(db, ct), booked, await stats.PerformanceAsync(db, ct), place.ReturnAddress, localNow);
     }
 }

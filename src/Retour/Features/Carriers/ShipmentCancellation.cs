@@ -27,8 +27,7 @@ public sealed class ShipmentCancellation(CarrierAdapters adapters, CarrierCalls 
             var carrier = await db.Carriers.AsNoTracking().FirstOrDefaultAsync(c => c.Code == s.CarrierCode, ct);
             if (carrier is not null && adapters.Find(carrier.Adapter) is { } adapter)
             {
-                var options = carrier.AdapterOptionsJson is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(carrier.AdapterOptionsJson);
-                await calls.Pipeline.ExecuteAsync(async t => await adapter.CancelAsync(s.TrackingNumber, options, t), ct);
+                await calls.Pipeline.ExecuteAsync(async t => await adapter.CancelAsync(s.TrackingNumber, carrier.AdapterOptions, t), ct);
             }
             var now = clock.GetUtcNow();
             s.CancelledAt = now;

@@ -314,17 +314,11 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
                 if (answered > now) break;
                 var date = DateOnly.FromDateTime(answered.UtcDateTime).AddDays(1);
                 if (date.DayOfWeek == DayOfWeek.Sunday) date = date.AddDays(1);
-                (open.State, open.Action, open.AnsweredBy, open.AnsweredAt, open.RequestedDate, open.AnswerBy, open.RebookedAt, open.UpdatedAt) =
-                    (NdrState.Rebooked, RecoveryAction.Confirm, "shopper", answered, date, null, answered, answered);
-                (shipment.PickupDate, shipment.PickupRebooks, shipment.RebookedAt, shipment.Status, shipment.StatusAt, shipment.UpdatedAt) =
-                    (date, shipment.PickupRebooks + 1, answered, "pickup_scheduled", answered, answered);
-                db.TrackingEvents.Add(new TrackingEvent
-                {
-                    MerchantId = shipment.MerchantId, ShipmentId = shipment.Id, Provider = "retour", EventKey = $"rebook-{open.Id:N}", Status = "pickup_scheduled", RawCode = "PU_BOOKED",
-                    Message = $"Pickup re-booked for {date:yyyy-MM-dd}, 09:00-13:00", OccurredAt = answered, ReceivedAt = answered,
-                });
+                (open.Action, open.AnsweredBy, open.AnsweredAt, open.RequestedDate, open.AnswerBy) = (RecoveryAction.Confirm, "shopper", answered, date, null);
                 var r = await db.Returns.Include(x => x.Lines).FirstAsync(x => x.Id == shipment.ReturnId, ct);
-                await ReturnTransitions.MoveAsync(db, r, ReturnStatus.AwaitingShipment, new Actor("carrier", code, carrier.Name), $"{carrier.Name}: pickup re-booked for {date:yyyy-MM-dd}", answered, ct);
+                var from = Json.Deserialize<PostalAddress>(r.FromAddressJson ?? "null")!;
+                var booked = await new SandboxCarrier().RebookPickupAsync(shipment.TrackingNumber, date, from, carrier.AdapterOptions, ct);
+                await PickupRebooking.RecordAsync(db, open, shipment, r, carrier.Name, date, booked, TrackingStatus.PickupScheduled, answered, ct);
                 await db.SaveChangesAsync(ct);
             }
             db.ChangeTracker.Clear();

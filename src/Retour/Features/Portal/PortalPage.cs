@@ -141,6 +141,23 @@ public abstract class PortalPage : PageModel
         catch (ArgumentException) { return code; }
     }
 
+    /// <summary>The address fields of a form (addr_*), normalised.</summary>
+    protected PostalAddress AddressFromForm()
+    {
+        var f = Request.Form;
+        return AddressRules.Normalize(new PostalAddress(f["addr_name"], f["addr_line1"], f["addr_line2"], f["addr_city"],
+            f["addr_region"], f["addr_postal_code"], f["addr_country"], f["addr_phone"]));
+    }
+
+    /// <summary>The address's problems by its country's rules, in the shopper's language, keyed addr_{field} as the form names them.</summary>
+    protected void AddAddressErrors(PostalAddress address, Dictionary<string, string> errors)
+    {
+        foreach (var p in AddressRules.Validate(address))
+            errors[$"addr_{p.Field}"] = p.Code == AddressProblem.PostalFormat && p.Example is not null
+                ? T("portal.address.postal_format", ("example", p.Example))
+                : T("portal.address." + p.Code);
+    }
+
     public string SubReason(string code) => TryT("subreason." + code) ?? code.Replace('_', ' ');
 
     /// <summary>The current URL in another language (query kept, lang replaced).</summary>
@@ -215,6 +232,9 @@ public abstract class PortalPage : PageModel
         catch (System.Security.Cryptography.CryptographicException) { return false; }
     }
 }
+
+/// <summary>What the address partial (_AddressFields) shows: the address, its errors, and the countries to offer.</summary>
+public sealed record AddressFields(PortalPage Page, PostalAddress Address, IReadOnlyDictionary<string, string> Errors, IEnumerable<string> Countries);
 
 /// <summary>WCAG contrast arithmetic for the merchant's brand colour.</summary>
 public static class BrandColors

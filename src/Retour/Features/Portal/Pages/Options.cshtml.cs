@@ -103,14 +103,10 @@ public sealed class OptionsModel : PortalPage
             State.PickupDate = null;
             if (how == ReturnMethod.Pickup)
             {
-                var address = AddressRules.Normalize(new PostalAddress(f["addr_name"], f["addr_line1"], f["addr_line2"], f["addr_city"],
-                    f["addr_region"], f["addr_postal_code"], f["addr_country"], f["addr_phone"]));
+                var address = AddressFromForm();
                 State.Address = address;
                 Address = address;
-                foreach (var p in AddressRules.Validate(address))
-                    Errors[$"addr_{p.Field}"] = p.Code == AddressProblem.PostalFormat && p.Example is not null
-                        ? T("portal.address.postal_format", ("example", p.Example))
-                        : T("portal.address." + p.Code);
+                AddAddressErrors(address, Errors);
                 var day = f["pickup_date"].ToString();
                 if (!PickupDates.Any(d => d.ToString("yyyy-MM-dd") == day)) Errors["pickup_date"] = T("portal.options.choose_date");
                 else State.PickupDate = day;

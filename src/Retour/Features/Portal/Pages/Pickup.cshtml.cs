@@ -49,7 +49,7 @@ public sealed class PickupModel : PortalPage
             if (Carrier is not null)
             {
                 Days = PickupRecovery.Days(Carrier, TimeZoneInfo.ConvertTime(Clock.GetUtcNow(), Merchant.Zone).DateTime);
-                Countries = [.. Carrier.Areas.Select(a => a.Country).Append(Address.Country ?? "").Where(c => c.Length == 2).Distinct()];
+                Countries = [.. Carrier.Areas.Select(a => a.Country)];
             }
         }
         return null;
@@ -77,13 +77,9 @@ public sealed class PickupModel : PortalPage
         PostalAddress? address = null;
         if (action == RecoveryAction.FixAddress)
         {
-            address = AddressRules.Normalize(new PostalAddress(f["addr_name"], f["addr_line1"], f["addr_line2"], f["addr_city"],
-                f["addr_region"], f["addr_postal_code"], f["addr_country"], f["addr_phone"]));
+            address = AddressFromForm();
             Address = address;
-            foreach (var p in AddressRules.Validate(address))
-                Errors[$"addr_{p.Field}"] = p.Code == AddressProblem.PostalFormat && p.Example is not null
-                    ? T("portal.address.postal_format", ("example", p.Example))
-                    : T("portal.address." + p.Code);
+            AddAddressErrors(address, Errors);
             if (!Errors.Keys.Any(k => k.StartsWith("addr_")) && !Carrier.Serves(address.Country, address.PostalCode))
                 Errors["addr_postal_code"] = T("portal.pickup.not_served", ("carrier", Carrier.Name));
         }
