@@ -5,8 +5,10 @@ using Retour.Features.Demo;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
 using Retour.Features.Portal;
+using Retour.Features.Refunds;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
+using Retour.Features.Warehouses;
 using Retour.Infrastructure;
 
 // `retour <command>` runs a command-line task; no command (or `retour web`) serves the API.
@@ -24,6 +26,7 @@ builder.Services
     .AddPolicies()
     .AddReturns()
     .AddCarriers()
+    .AddRefunds()
     .AddDemo()
     .AddPortal();
 
@@ -38,6 +41,8 @@ Retour.Features.Tenancy.MerchantEndpoints.Map(api);
 Retour.Features.Tenancy.MerchantEndpoints.MapPublic(app);
 app.MapCatalog(api);
 app.MapCarriers(api);
+app.MapWarehouse(api);
+app.MapRefunds(api);
 app.MapPortal();
 app.MapHostEndpoints();
 

@@ -20,6 +20,7 @@ public static class PolicyValidator
         if (p.NonReturnableCategories.Any(x => x is null)) Fail("non_returnable_categories", "A category cannot be null.");
         if (p.Conditions.Any(x => x is null)) Fail("conditions", "A condition cannot be null.");
         if (p.SubReasons.Any(kv => kv.Value is null || kv.Value.Any(x => x is null))) Fail("sub_reasons", "Sub-reason lists and their codes cannot be null.");
+        if (p.GradeDeductions is null) Fail("grade_deductions", "Leave it out for the defaults, or send {} for no deductions.");
         if (errors.Count > 0) return errors;
 
         CheckWindow("window_days", p.WindowDays);
@@ -75,6 +76,14 @@ public static class PolicyValidator
                     Fail($"{path}[{i}]", "Sub-reason codes are lower-case letters, digits and underscores, at most 64 characters, for example too_tight.");
             if (subs.Distinct().Count() != subs.Count) Fail(path, "A sub-reason appears twice.");
         }
+        foreach (var (grade, pct) in p.GradeDeductions!)
+        {
+            if (!Codes.TryParse<Warehouse.Grade>(grade, out _))
+                Fail($"grade_deductions.{grade}", $"'{grade}' is not a grade. Use one of: {string.Join(", ", Codes.All<Warehouse.Grade>())}.");
+            CheckPercent($"grade_deductions.{grade}", pct);
+        }
+        if (p.StoreCreditValidDays is < 1 or > 3650)
+            Fail("store_credit_valid_days", "Must be between 1 and 3650 days, or null for credit that never expires.");
         var a2 = p.AutoApproval;
         if (a2.MaxTotal is { } max) CheckMoney("auto_approval.max_total", max);
         if (a2.HistoryOrders is < 1 or > MaxHistoryOrders) Fail("auto_approval.history_orders", $"Must be between 1 and {MaxHistoryOrders}.");

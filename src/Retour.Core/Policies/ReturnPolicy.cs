@@ -61,6 +61,13 @@ public sealed record ReturnPolicy
     public decimal StoreCreditBonusPercent { get; init; }
     public bool RefundOriginalShipping { get; init; }
     public RefundMoment RefundMoment { get; init; } = RefundMoment.AfterInspection;
+    /// <summary>
+    /// Percent of a unit's value kept back by its inspected grade (grade code → percent), for example used → 15. A mismatch
+    /// (wrong_item, not_received) keeps it all back by default; missing_parts a quarter.
+    /// </summary>
+    public IReadOnlyDictionary<string, decimal> GradeDeductions { get; init; } = DefaultGradeDeductions;
+    /// <summary>Days store credit (a gift card) stays spendable; null: it never expires.</summary>
+    public int? StoreCreditValidDays { get; init; } = 365;
     public AutoApprovalRules AutoApproval { get; init; } = new();
     /// <summary>Conditions the item must meet, shown to shoppers and checked at inspection (e.g. unused, tags_attached).</summary>
     public IReadOnlyList<string> Conditions { get; init; } = ["unused", "tags_attached"];
@@ -75,6 +82,13 @@ public sealed record ReturnPolicy
     public int? AssumeDeliveredAfterDays { get; init; }
 
     public CategoryRule? RuleFor(string category) => Categories.GetValueOrDefault(category);
+
+    public static readonly IReadOnlyDictionary<string, decimal> DefaultGradeDeductions = new Dictionary<string, decimal>
+    {
+        ["used"] = 15m, ["damaged"] = 50m, ["missing_parts"] = 25m, ["wrong_item"] = 100m, ["not_received"] = 100m,
+    };
+
+    public decimal DeductionFor(Warehouse.Grade grade) => GradeDeductions.GetValueOrDefault(Codes.Of(grade), 0m);
 
     public IReadOnlyList<string> SubReasonsFor(ReasonCode reason) => SubReasons.GetValueOrDefault(Codes.Of(reason)) ?? [];
 

@@ -21,7 +21,7 @@ public static class Lifecycle
         new(PendingReview, Rejected, "staff reject after review"),
         new(PendingReview, Cancelled, "the shopper or staff cancel before pickup"),
         new(Approved, AwaitingShipment, "a label is issued or a pickup is booked"),
-        new(Approved, Received, "an in-store return is handed over at the counter"),
+        new(Approved, Received, "the warehouse scans the parcel in before any carrier scan, or an in-store return is handed over at the counter"),
         new(Approved, Resolved, "keep-it: the refund, credit or exchange is issued without a shipment"),
         new(Approved, Cancelled, "the shopper or staff cancel before pickup"),
         new(AwaitingShipment, InTransit, "the carrier picks the parcel up or scans it"),

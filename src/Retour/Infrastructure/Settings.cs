@@ -36,6 +36,12 @@ public sealed record RetourSettings
     public bool SandboxAutopilot { get; init; } = true;
     /// <summary>How much faster than real time the sandbox's clock runs (360: a simulated day passes in 4 minutes).</summary>
     public double SandboxSpeed { get; init; } = 360;
+    /// <summary>How long one payment-provider call may take before its outcome counts as unknown (then the provider is asked).</summary>
+    public TimeSpan PaymentTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Provider attempts for one refund before it is handed to support.</summary>
+    public int RefundMaxAttempts { get; init; } = 6;
+    /// <summary>The first retry waits this long; each next one twice as long (capped at an hour).</summary>
+    public TimeSpan RefundRetryBase { get; init; } = TimeSpan.FromSeconds(30);
 
     public static RetourSettings From(IConfiguration c)
     {
@@ -74,6 +80,9 @@ public sealed record RetourSettings
             CarrierTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_CARRIER_TIMEOUT_MS"], out var ct) && ct is >= 10 and <= 600_000 ? ct : 10_000),
             CarrierRetries = int.TryParse(c["RETOUR_CARRIER_RETRIES"], out var cr) && cr is >= 0 and <= 10 ? cr : 2,
             SandboxAutopilot = Bool(c["RETOUR_SANDBOX_AUTOPILOT"], true),
+            PaymentTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_PAYMENT_TIMEOUT_MS"], out var pt) && pt is >= 10 and <= 600_000 ? pt : 10_000),
+            RefundMaxAttempts = int.TryParse(c["RETOUR_REFUND_MAX_ATTEMPTS"], out var rm) && rm is >= 1 and <= 50 ? rm : 6,
+            RefundRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_REFUND_RETRY_MS"], out var rr) && rr is >= 10 and <= 3_600_000 ? rr : 30_000),
             SandboxSpeed = double.TryParse(c["RETOUR_SANDBOX_SPEED"], System.Globalization.CultureInfo.InvariantCulture, out var sp) && sp is >= 1 and <= 1_000_000 ? sp : 360,
         };
     }

@@ -11,10 +11,10 @@ using Retour.Infrastructure.Http;
 namespace Retour.Features.Catalog;
 
 public sealed record ProductDto(string Sku, string ProductCode, string Title, string Category, IReadOnlyDictionary<string, string>? Variant,
-    string Price, bool FinalSale, int Stock, string? Supplier, DateTimeOffset UpdatedAt);
+    string Price, bool FinalSale, int Stock, string? Supplier, DateTimeOffset UpdatedAt, string? Cost = null);
 
 public sealed record ProductInput(string? ProductCode, string? Title, string? Category, IReadOnlyDictionary<string, string>? Variant,
-    decimal? Price, bool? FinalSale, int? Stock, string? Supplier);
+    decimal? Price, bool? FinalSale, int? Stock, string? Supplier, decimal? Cost = null);
 
 /// <summary>The merchant's catalogue: it gives Shopify lines their category and final-sale flag, and exchanges their variants.</summary>
 public static class CatalogEndpoints
@@ -49,6 +49,7 @@ public static class CatalogEndpoints
         if (sku.Length is 0 or > 100) errors.Add(new FieldError("sku", "A SKU has 1 to 100 characters."));
         if (string.IsNullOrWhiteSpace(input.Title)) errors.Add(new FieldError("title", "The title is required."));
         if (input.Price is not { } price || price < 0 || price > Orders.OrderValidation.MaxAmount) errors.Add(new FieldError("price", "Give a price of 0 or more."));
+        if (input.Cost is < 0 or > Orders.OrderValidation.MaxAmount) errors.Add(new FieldError("cost", "Give a cost of 0 or more, or leave it out."));
         if (input.Stock is < 0) errors.Add(new FieldError("stock", "Stock cannot be negative."));
         if (input.Title is { Length: > 300 }) errors.Add(new FieldError("title", "At most 300 characters."));
         if (Categories.Normalize(input.Category).Length > 64) errors.Add(new FieldError("category", "At most 64 characters."));
@@ -72,6 +73,7 @@ public static class CatalogEndpoints
         p.FinalSale = input.FinalSale ?? false;
         p.Stock = input.Stock ?? 0;
         p.Supplier = input.Supplier;
+        p.Cost = input.Cost;
         p.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(ToDto(p, (await merchants.GetAsync(tenant.MerchantId, ct))!.Currency));
@@ -79,5 +81,6 @@ public static class CatalogEndpoints
 
     private static ProductDto ToDto(Product p, string currency) => new(p.Sku, p.ProductCode, p.Title, p.Category,
         p.VariantJson is null ? null : Json.Deserialize<Dictionary<string, string>>(p.VariantJson),
-        Currencies.Format(p.Price, currency), p.FinalSale, p.Stock, p.Supplier, p.UpdatedAt);
+        Currencies.Format(p.Price, currency), p.FinalSale, p.Stock, p.Supplier, p.UpdatedAt,
+        p.Cost is { } c ? Currencies.Format(c, currency) : null);
 }

@@ -19,6 +19,8 @@ public sealed class Product : ITenantOwned
     public bool FinalSale { get; set; }
     public int Stock { get; set; }
     public string? Supplier { get; set; }
+    /// <summary>What the merchant paid for one unit; liquidation and supplier credits are worked out from it.</summary>
+    public decimal? Cost { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
@@ -37,6 +39,7 @@ public sealed class Product : ITenantOwned
             b.Property(x => x.VariantJson).HasMaxLength(2000);
             b.Property(x => x.Price).HasPrecision(18, 4);
             b.Property(x => x.Supplier).HasMaxLength(100);
+            b.Property(x => x.Cost).HasPrecision(18, 4);
         }
     }
 }

@@ -32,7 +32,15 @@ public static class ReadReturns
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
         var photos = (await db.Photos.AsNoTracking().Where(p => p.ReturnId == ret.Id).OrderBy(p => p.Id)
             .Select(p => new { p.Id, p.OrderLineRef }).ToListAsync(ct)).ToLookup(p => p.OrderLineRef, p => p.Id);
-        return TypedResults.Ok(ReturnDto.From(ret, timeline, photos) with { Shipment = await Carriers.ShipmentDto.LoadAsync(db, ret, ct) });
+        var inspections = await db.Inspections.AsNoTracking().Where(i => i.ReturnId == ret.Id).OrderBy(i => i.OrderLineRef).ThenBy(i => i.Unit).ToListAsync(ct);
+        var dispositions = await db.UnitDispositions.AsNoTracking().Where(d => d.ReturnId == ret.Id).OrderBy(d => d.OrderLineRef).ThenBy(d => d.Unit).ToListAsync(ct);
+        return TypedResults.Ok(ReturnDto.From(ret, timeline, photos) with
+        {
+            Shipment = await Carriers.ShipmentDto.LoadAsync(db, ret, ct),
+            Inspections = [.. inspections.Select(Warehouses.InspectionDto.From)],
+            Dispositions = [.. dispositions.Select(Warehouses.DispositionDto.From)],
+            Refunds = await Refunds.RefundDto.ForReturnAsync(db, ret.Id, ct),
+        });
     }
 
     public static async Task<IResult> GetPhoto(Guid id, Guid photoId, RetourDb db, HttpContext http, CancellationToken ct)

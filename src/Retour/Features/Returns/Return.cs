@@ -42,6 +42,9 @@ public sealed class Return : ITenantOwned
     public DateOnly? PickupDate { get; init; }
     /// <summary>Where the parcel comes from (a <see cref="Retour.Core.Addresses.PostalAddress"/> as JSON): the pickup address, or the order's.</summary>
     public string? FromAddressJson { get; set; }
+    /// <summary>When and where the warehouse scanned the parcel in.</summary>
+    public DateTimeOffset? ReceivedAt { get; set; }
+    public string? WarehouseCode { get; set; }
     public required string CreatedBy { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; private set; }
@@ -100,6 +103,7 @@ public sealed class Return : ITenantOwned
             b.Property(x => x.BoxFree).HasDefaultValue(false);
             b.Property(x => x.CarrierRequested).HasDefaultValue(false);
             b.Property(x => x.FromAddressJson).HasMaxLength(2000);
+            b.Property(x => x.WarehouseCode).HasMaxLength(32);
             b.Property(x => x.CreatedBy).HasMaxLength(200);
             b.HasIndex(x => new { x.MerchantId, x.UpdatedAt, x.Id });
             b.HasIndex(x => new { x.MerchantId, x.Status, x.UpdatedAt });

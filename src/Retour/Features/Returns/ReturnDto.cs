@@ -35,7 +35,10 @@ public sealed record ReturnDto(
     DecisionDto Decision, IReadOnlyList<string> Flags, int PolicyVersion, IReadOnlyList<ReturnStatus> NextStatuses,
     string? Locale, string? Carrier, bool BoxFree, DateOnly? PickupDate, PostalAddress? FromAddress,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineEventDto>? Timeline,
-    Carriers.ShipmentDto? Shipment = null)
+    Carriers.ShipmentDto? Shipment = null,
+    DateTimeOffset? ReceivedAt = null, string? Warehouse = null,
+    IReadOnlyList<Warehouses.InspectionDto>? Inspections = null, IReadOnlyList<Warehouses.DispositionDto>? Dispositions = null,
+    IReadOnlyList<Refunds.RefundDto>? Refunds = null)
 {
     public static ReturnDto From(Return r, IEnumerable<AuditEvent>? timeline = null, ILookup<string, Guid>? photos = null) =>
         From(r, Json.Deserialize<RefundBreakdown>(r.EstimateJson)!, Json.Deserialize<Decision>(r.DecisionJson)!, timeline, photos);
@@ -50,7 +53,8 @@ public sealed record ReturnDto(
             r.Flags.Length == 0 ? [] : r.Flags.Split(','), r.PolicyVersion, Lifecycle.NextStates(r.Status), r.Locale,
             r.CarrierCode, r.BoxFree, r.PickupDate, r.FromAddressJson is null ? null : Json.Deserialize<PostalAddress>(r.FromAddressJson),
             r.CreatedAt, r.UpdatedAt,
-            timeline?.Select(e => new TimelineEventDto(e.OccurredAt, e.Action, e.FromState, e.ToState, e.ActorType, e.ActorName, e.Reason)).ToList());
+            timeline?.Select(e => new TimelineEventDto(e.OccurredAt, e.Action, e.FromState, e.ToState, e.ActorType, e.ActorName, e.Reason)).ToList(),
+            null, r.ReceivedAt, r.WarehouseCode);
     }
 }
 

@@ -60,7 +60,16 @@ public static class Scopes
     public const string CatalogWrite = "catalog:write";
     public const string CarriersRead = "carriers:read";
     public const string CarriersWrite = "carriers:write";
+    /// <summary>Receive, inspect and dispose; nothing financial (PRODUCT.md's warehouse operator).</summary>
+    public const string WarehouseRead = "warehouse:read";
+    public const string WarehouseWrite = "warehouse:write";
+    /// <summary>Change the warehouse rules (checklists, disposition table, suppliers).</summary>
+    public const string WarehouseAdmin = "warehouse:admin";
+    public const string RefundsRead = "refunds:read";
+    /// <summary>Issue and retry refunds, and redeem store credit.</summary>
+    public const string RefundsWrite = "refunds:write";
 
     public static readonly IReadOnlyList<string> All =
-        [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead, CarriersWrite];
+        [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead, CarriersWrite,
+         WarehouseRead, WarehouseWrite, WarehouseAdmin, RefundsRead, RefundsWrite];
 }

@@ -29,6 +29,10 @@ public sealed class Merchant
     /// <summary>Failed pickups: attempts before support takes over, and the hours a shopper has to answer (see PickupRecovery).</summary>
     public int PickupMaxAttempts { get; set; } = 3;
     public int PickupAnswerHours { get; set; } = 48;
+    /// <summary>Checklists, disposition table, recovery rates and suppliers (JSON of <c>WarehouseRules</c>); null means the defaults.</summary>
+    public string? WarehouseRulesJson { get; set; }
+    /// <summary>How the built-in sandbox payment provider behaves for this merchant (JSON of <c>SandboxPaymentOptions</c>).</summary>
+    public string? PaymentSandboxJson { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
 
     public Retour.Core.Logistics.PickupRecoverySettings PickupRecovery => new(PickupMaxAttempts, PickupAnswerHours);
@@ -58,6 +62,8 @@ public sealed class Merchant
             b.Property(x => x.EasypostSecret).HasMaxLength(255);
             b.Property(x => x.ShippoToken).HasMaxLength(255);
             b.Property(x => x.SandboxSecret).HasMaxLength(255);
+            b.Property(x => x.WarehouseRulesJson).HasMaxLength(100_000);
+            b.Property(x => x.PaymentSandboxJson).HasMaxLength(2000);
             b.Property(x => x.AllocationJson).HasMaxLength(64000);
             b.Property(x => x.PickupMaxAttempts).HasDefaultValue(3);
             b.Property(x => x.PickupAnswerHours).HasDefaultValue(48);

@@ -6,6 +6,7 @@ using Retour.Features.Orders;
 using Retour.Features.Policies;
 using Retour.Features.Portal;
 using Retour.Features.Warehouses;
+using Retour.Features.Refunds;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
@@ -45,6 +46,16 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<Photo> Photos => Set<Photo>();
     public DbSet<LookupFailure> LookupFailures => Set<LookupFailure>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<UnmatchedParcel> UnmatchedParcels => Set<UnmatchedParcel>();
+    public DbSet<Inspection> Inspections => Set<Inspection>();
+    public DbSet<UnitDisposition> UnitDispositions => Set<UnitDisposition>();
+    public DbSet<RtvBatch> RtvBatches => Set<RtvBatch>();
+    public DbSet<Refund> Refunds => Set<Refund>();
+    public DbSet<RefundClaim> RefundClaims => Set<RefundClaim>();
+    public DbSet<GiftCard> GiftCards => Set<GiftCard>();
+    public DbSet<StoreCreditEntry> StoreCreditEntries => Set<StoreCreditEntry>();
+    public DbSet<ExchangeOrder> ExchangeOrders => Set<ExchangeOrder>();
+    public DbSet<SandboxPayment> SandboxPayments => Set<SandboxPayment>();
 
     public TenantContext Tenant => tenant;
 
@@ -84,6 +95,16 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new Photo.Config());
         mb.ApplyConfiguration(new LookupFailure.Config());
         mb.ApplyConfiguration(new DataProtectionKey.Config());
+        mb.ApplyConfiguration(new UnmatchedParcel.Config());
+        mb.ApplyConfiguration(new Inspection.Config());
+        mb.ApplyConfiguration(new UnitDisposition.Config());
+        mb.ApplyConfiguration(new RtvBatch.Config());
+        mb.ApplyConfiguration(new Refund.Config());
+        mb.ApplyConfiguration(new RefundClaim.Config());
+        mb.ApplyConfiguration(new GiftCard.Config());
+        mb.ApplyConfiguration(new StoreCreditEntry.Config());
+        mb.ApplyConfiguration(new ExchangeOrder.Config());
+        mb.ApplyConfiguration(new SandboxPayment.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -104,6 +125,16 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<PortalSession>(mb);
         TenantFilter<Photo>(mb);
         TenantFilter<MerchantLogo>(mb);
+        TenantFilter<UnmatchedParcel>(mb);
+        TenantFilter<Inspection>(mb);
+        TenantFilter<UnitDisposition>(mb);
+        TenantFilter<RtvBatch>(mb);
+        TenantFilter<Refund>(mb);
+        TenantFilter<RefundClaim>(mb);
+        TenantFilter<GiftCard>(mb);
+        TenantFilter<StoreCreditEntry>(mb);
+        TenantFilter<ExchangeOrder>(mb);
+        TenantFilter<SandboxPayment>(mb);
 
         SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
         {
@@ -131,6 +162,16 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(Photo)] = "photos",
             [typeof(LookupFailure)] = "lookup_failures",
             [typeof(DataProtectionKey)] = "data_protection_keys",
+            [typeof(UnmatchedParcel)] = "unmatched_parcels",
+            [typeof(Inspection)] = "inspections",
+            [typeof(UnitDisposition)] = "unit_dispositions",
+            [typeof(RtvBatch)] = "rtv_batches",
+            [typeof(Refund)] = "refunds",
+            [typeof(RefundClaim)] = "refund_claims",
+            [typeof(GiftCard)] = "gift_cards",
+            [typeof(StoreCreditEntry)] = "store_credit_entries",
+            [typeof(ExchangeOrder)] = "exchange_orders",
+            [typeof(SandboxPayment)] = "sandbox_payments",
         });
     }
 

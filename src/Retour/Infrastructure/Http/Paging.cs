@@ -40,12 +40,13 @@ public static class Cursor
     }
 
     /// <summary>Checks limit and cursor, both as sent in the query string; on success the caller pages with them.</summary>
-    public static IReadOnlyList<FieldError> Check(string? limit, string? cursor, char ordering, out int take, out (DateTimeOffset At, Guid Id)? after)
+    public static IReadOnlyList<FieldError> Check(string? limit, string? cursor, char ordering, out int take, out (DateTimeOffset At, Guid Id)? after,
+        int maxLimit = MaxLimit)
     {
         var errors = new List<FieldError>();
         take = DefaultLimit;
-        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, out take) || take is < 1 or > MaxLimit))
-            errors.Add(new FieldError("limit", $"The limit must be a whole number between 1 and {MaxLimit}."));
+        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, out take) || take < 1 || take > maxLimit))
+            errors.Add(new FieldError("limit", $"The limit must be a whole number between 1 and {maxLimit}."));
         after = null;
         if (!string.IsNullOrEmpty(cursor))
         {
