@@ -275,6 +275,37 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
         Assert.Equal("4.00", Assert.Single(await LedgerAsync(m))!.Str("amount"));
     }
 
+    [Theory]
+    [InlineData("TEE-L", 24, "awaiting_payment", "4.00", 0)]  // dearer variant: the shopper is asked for the difference
+    [InlineData("TEE-S", 15, "created", "0.00", 1)]           // cheaper variant: the surplus is refunded
+    public async Task Exchange_CreatesTheForwardOrder_AndSettlesThePriceDifference(string sku, decimal price, string status, string due, int payments)
+    {
+        var m = await app.NewMerchantAsync();
+        foreach (var (s, p) in new[] { ("TEE-M", 20m), (sku, price) })
+            (await m.Client.Put($"/api/v1/products/{s}", new { product_code = "TEE", title = "Tee", category = "apparel", price = p, stock = 5 })).Expect(HttpStatusCode.OK);
+        var order = Orders.Order("E-1", DateTimeOffset.UtcNow.AddDays(-6), DateTimeOffset.UtcNow.AddDays(-3),
+            lines: [new { id = "L1", sku = "TEE-M", product_code = "TEE", title = "Tee M", category = "apparel", quantity = 1, unit_price = "20.00" }]);
+        (await m.Client.Post("/api/v1/orders", order)).Expect(HttpStatusCode.Created);
+        var rma = (await m.Client.Post("/api/v1/returns", new
+        {
+            order_number = "E-1", resolution = "exchange", method = "drop_off",
+            lines = new[] { new { order_line_id = "L1", quantity = 1, reason = "too_small", exchange_sku = sku } },
+        })).Expect(HttpStatusCode.Created).Str("rma");
+        (await m.Client.Post("/api/v1/warehouse/receipts", new { code = rma })).Expect(HttpStatusCode.OK);
+        (await m.Client.Post($"/api/v1/returns/{rma}/inspections", new { lines = new[] { Unit(1, "new") } })).Expect(HttpStatusCode.OK);
+        var done = await UntilAsync(m, rma, r => r.Str("status") == "resolved", "the exchange");
+        var refund = done["refunds"]!.AsArray().Single()!;
+        Assert.Equal("exchange", refund.Str("method"));
+        Assert.Equal(status, refund.Str("exchange_order.status"));
+        Assert.Equal(due, refund.Str("exchange_order.amount_due"));
+        Assert.Equal(sku, refund.Str("exchange_order.lines.0.sku"));
+        Assert.Equal(payments == 1 ? "5.00" : "0.00", refund.Str("amount"));
+        Assert.Equal(payments, (await LedgerAsync(m)).Count);
+        var events = await app.WithDb(m.Id, db => db.OutboxMessages.Where(o => o.MerchantId == m.Id && o.Type.StartsWith("exchange.")).Select(o => o.Type).ToListAsync());
+        Assert.Contains("exchange.order_created", events);
+        Assert.Equal(payments == 0, events.Contains("exchange.payment_requested"));
+    }
+
     [Fact]
     public async Task OtherShopsAndNarrowKeys_CannotInspectOrRefund()
     {
