@@ -88,6 +88,12 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             await db.ApiKeys.Where(k => k.Name == "admin" && k.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct);
             db.ApiKeys.Add(MerchantSetup.AdminKey(merchant.Id, apiKey, now));
         }
+        else
+        {
+            // A demo made by an older version: its admin key gains the scopes added since (warehouse, refunds…).
+            var all = string.Join(' ', Scopes.All);
+            await db.ApiKeys.Where(k => k.Hash == hash && k.Name == "admin" && k.Scopes != all).ExecuteUpdateAsync(s => s.SetProperty(k => k.Scopes, all), ct);
+        }
         if (settings.DemoShopifySecret is { } secret && merchant.ShopifySecret != secret) merchant.ShopifySecret = secret;
         SetTrackingSecrets(merchant);
         await db.SaveChangesAsync(ct);
