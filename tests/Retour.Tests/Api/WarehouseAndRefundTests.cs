@@ -273,6 +273,10 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
         var done = await UntilAsync(m, rma, r => r.Str("status") == "closed", "keep-it refund");
         Assert.Equal("keep_it", done.Str("refunds.0.trigger"));
         Assert.Equal("4.00", Assert.Single(await LedgerAsync(m))!.Str("amount"));
+        // Only keep-it approvals announce a due refund; other approvals cost the refund handler nothing.
+        await ReturnAsync(m, "K-2");
+        var due = await app.WithDb(m.Id, db => db.OutboxMessages.Where(o => o.MerchantId == m.Id && o.Type == "refund.due").CountAsync());
+        Assert.Equal(1, due);
     }
 
     [Theory]

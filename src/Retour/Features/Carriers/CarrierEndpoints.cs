@@ -194,10 +194,8 @@ public static class CarrierEndpoints
 
     public static async Task<Results<Ok<AllocationSettings>, ProblemHttpResult>> PutAllocation(HttpContext http, RetourDb db, TimeProvider clock, CancellationToken ct)
     {
-        AllocationSettings? settings;
-        try { settings = await JsonSerializer.DeserializeAsync<AllocationSettings>(http.Request.Body, PolicyBook.StrictJson, ct); }
-        catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message); }
-        if (settings is null) return Problems.Validation("body", "Send the settings as a JSON object.");
+        var (settings, problem) = await http.Request.ReadStrictJsonAsync<AllocationSettings>("Send the settings as a JSON object.", ct);
+        if (settings is null) return problem!;
         var codes = await db.Carriers.AsNoTracking().Select(c => c.Code).ToListAsync(ct);
         var errors = settings.Validate(codes.ToHashSet(StringComparer.Ordinal));
         if (errors.Count > 0) return Problems.Validation(errors);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core;
@@ -77,10 +76,8 @@ public static class NdrEndpoints
     public static async Task<Results<Ok<NdrCaseDto>, ProblemHttpResult>> Rebook(
         Guid id, HttpContext http, RetourDb db, PickupRecoveryFlow flow, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
-        RebookInput? input;
-        try { input = await JsonSerializer.DeserializeAsync<RebookInput>(http.Request.Body, PolicyBook.StrictJson, ct); }
-        catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message); }
-        if (input is null) return Problems.Validation("body", "Send {\"action\": \"confirm\", \"pickup_date\": \"YYYY-MM-DD\"}.");
+        var (input, problem) = await http.Request.ReadStrictJsonAsync<RebookInput>("Send {\"action\": \"confirm\", \"pickup_date\": \"YYYY-MM-DD\"}.", ct);
+        if (input is null) return problem!;
         var errors = new List<FieldError>();
         if (!Codes.TryParse<RecoveryAction>(input.Action, out var action))
             errors.Add(new("action", $"Use one of: {string.Join(", ", Codes.All<RecoveryAction>())}."));

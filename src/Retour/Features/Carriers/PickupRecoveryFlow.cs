@@ -60,7 +60,7 @@ public sealed class PickupRecoveryFlow(MerchantDirectory merchants, IDataProtect
                 c.UpdatedAt = now;
                 Audit(db, ret, "pickup_recovered", Actor.System, $"{s.CarrierCode} collected the parcel after failed attempt {c.Attempt}", now);
             }
-            if (cases.Count > 0) Unflag(ret, EscalatedFlag);
+            if (cases.Count > 0) ret.Unflag(EscalatedFlag);
             return;
         }
         // Only a failure that is the parcel's latest news opens a case (a late report from before a re-booking does not).
@@ -100,7 +100,7 @@ public sealed class PickupRecoveryFlow(MerchantDirectory merchants, IDataProtect
         ndr.EscalatedAt = now;
         ndr.AnswerBy = null;
         ndr.UpdatedAt = now;
-        ShipmentBooking.Flag(ret, EscalatedFlag);
+        ret.Flag(EscalatedFlag);
         Audit(db, ret, "pickup_escalated", Actor.System, $"Failed pickup (attempt {ndr.Attempt}, {ndr.Reason.Replace('_', ' ')}) handed to support: {reason}", now);
         db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, EscalatedEvent, new NdrEvent(ndr.Id, ret.Id, ret.Rma, ndr.CarrierCode, "", ndr.Attempt,
             ndr.Reason, ndr.Message, Codes.Of(ndr.State), null, null, null, reason, now), now));
@@ -140,7 +140,7 @@ public sealed class PickupRecoveryFlow(MerchantDirectory merchants, IDataProtect
         ndr.AnswerBy = null;
         ndr.State = NdrState.RebookRequested;
         ndr.UpdatedAt = now;
-        Unflag(ret, EscalatedFlag);
+        ret.Unflag(EscalatedFlag);
         Audit(db, ret, "pickup_rebook_requested", actor,
             $"{(action == RecoveryAction.Confirm ? "Address confirmed" : "Address corrected")}; re-attempt asked for {day:yyyy-MM-dd}", now);
         db.OutboxMessages.Add(OutboxMessage.Create(ret.MerchantId, RebookRequested, new RebookRequest(ndr.Id, ndr.ShipmentId, day!.Value), now));
@@ -153,12 +153,6 @@ public sealed class PickupRecoveryFlow(MerchantDirectory merchants, IDataProtect
 
     private static string Describe(PostalAddress? a) =>
         a is null ? "the order's address" : string.Join(", ", new[] { a.Line1, a.PostalCode, a.City, a.Country }.Where(x => !string.IsNullOrWhiteSpace(x)));
-
-    public static void Unflag(Return ret, string flag)
-    {
-        if (ret.Flags.Length == 0) return;
-        ret.Flags = string.Join(',', ret.Flags.Split(',').Where(f => f != flag));
-    }
 
     public static void Audit(RetourDb db, Return ret, string action, Actor actor, string reason, DateTimeOffset at) => db.AuditEvents.Add(new AuditEvent
     {

@@ -83,7 +83,7 @@ public sealed class ShipmentBooking(
         var now = clock.GetUtcNow();
         if (decision.Chosen is null)
         {
-            Flag(ret, NoCarrierFlag);
+            ret.Flag(NoCarrierFlag);
             db.AuditEvents.Add(Audit(ret, "allocation_failed", Actor.System, decision.Explanation, decision, now));
             return; // nothing to retry: support chooses a carrier or changes the registry
         }
@@ -152,11 +152,6 @@ public sealed class ShipmentBooking(
         var fallback = decision.Attempts.Count > 1 ? $" (after {string.Join(", ", decision.Attempts.Where(a => !a.Succeeded).Select(a => a.Carrier))} failed)" : "";
         await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.AwaitingShipment, new Actor("carrier", carrier.Code, carrier.Name),
             $"{carrier.Name} {booking.TrackingNumber}: {booking.FirstMessage}{fallback}", now, ct);
-    }
-
-    public static void Flag(Return ret, string flag)
-    {
-        if (!ret.Flags.Split(',').Contains(flag)) ret.Flags = ret.Flags.Length == 0 ? flag : ret.Flags + "," + flag;
     }
 
     private static AuditEvent Audit(Return ret, string action, Actor actor, string reason, AllocationDecision? decision, DateTimeOffset at) => new()

@@ -1,7 +1,7 @@
-using Retour.Core.Returns;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Addresses;
+using Retour.Core.Returns;
 using Retour.Features.Portal;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
@@ -65,5 +65,11 @@ public static class ReturnLabels
     }
 
     /// <summary>What the label's and the counter's QR code carry; the warehouse scan reads it back.</summary>
-    public static string QrPayload(string rma) => $"RETOUR:{rma}";
+    public static string QrPayload(string rma) => QrPrefix + rma;
+
+    /// <summary>The RMA a scanned QR payload carries, or null when the code is not one of Retour's QR payloads.</summary>
+    public static string? RmaFromQr(string code) =>
+        code.StartsWith(QrPrefix, StringComparison.OrdinalIgnoreCase) ? Rma.Normalize(code[QrPrefix.Length..]) : null;
+
+    private const string QrPrefix = "RETOUR:";
 }

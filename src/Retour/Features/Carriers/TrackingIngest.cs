@@ -228,8 +228,7 @@ public sealed class TrackingIngest(TrackingMaps maps, PickupRecoveryFlow recover
         {
             if (!returns.TryGetValue(s.ReturnId, out var ret)) continue;
             var actor = actors[s.Id];
-            if (support && !ret.Flags.Split(',').Contains(SupportFlag))
-                ret.Flags = ret.Flags.Length == 0 ? SupportFlag : ret.Flags + "," + SupportFlag;
+            if (support) ret.Flag(SupportFlag);
             if (current is { } status && current != before)
                 foreach (var move in TrackingRules.ReturnMoves(ret.Status, status))
                     if (await ReturnTransitions.MoveAsync(db, ret, move, actor, $"carrier: {s.CarrierCode} {s.TrackingNumber} {Codes.Of(status)}", now, ct) is not null)

@@ -40,6 +40,14 @@ public sealed record SandboxPaymentOptions
     /// <summary>The provider pays, then the answer is lost (a timeout or a crash between "paid" and "recorded").</summary>
     public decimal LostResponseRate { get; init; }
 
+    /// <summary>The current merchant's settings (the defaults until changed).</summary>
+    public static async Task<SandboxPaymentOptions> LoadAsync(RetourDb db, CancellationToken ct)
+    {
+        var id = db.Tenant.MerchantId;
+        var json = await db.Merchants.AsNoTracking().Where(m => m.Id == id).Select(m => m.PaymentSandboxJson).FirstOrDefaultAsync(ct);
+        return json is null ? new SandboxPaymentOptions() : JsonSerializer.Deserialize<SandboxPaymentOptions>(json, Json.Options)!;
+    }
+
     public IReadOnlyList<FieldError> Validate()
     {
         var errors = new List<FieldError>();
@@ -100,8 +108,7 @@ public sealed class SandboxPaymentProvider(IServiceScopeFactory scopes) : IPayme
     private async Task<SandboxPaymentOptions> OptionsAsync(Guid merchantId, CancellationToken ct)
     {
         await using var scope = Scope(merchantId, out var db);
-        var json = await db.Merchants.AsNoTracking().Where(m => m.Id == merchantId).Select(m => m.PaymentSandboxJson).FirstOrDefaultAsync(ct);
-        return json is null ? new SandboxPaymentOptions() : JsonSerializer.Deserialize<SandboxPaymentOptions>(json, Json.Options)!;
+        return await SandboxPaymentOptions.LoadAsync(db, ct);
     }
 
     private AsyncServiceScope Scope(Guid merchantId, out RetourDb db)
@@ -168,19 +175,13 @@ public static class SandboxPaymentEndpoints
             Currencies.Format(p.Amount, p.Currency), p.Currency, p.CreatedAt))], more ? Cursor.Encode('a', rows[^1].CreatedAt, rows[^1].Id) : null, more));
     }
 
-    public static async Task<Ok<SandboxPaymentOptions>> GetSettings(RetourDb db, CancellationToken ct)
-    {
-        var id = db.Tenant.MerchantId;
-        var json = await db.Merchants.AsNoTracking().Where(m => m.Id == id).Select(m => m.PaymentSandboxJson).FirstOrDefaultAsync(ct);
-        return TypedResults.Ok(json is null ? new SandboxPaymentOptions() : JsonSerializer.Deserialize<SandboxPaymentOptions>(json, Json.Options)!);
-    }
+    public static async Task<Ok<SandboxPaymentOptions>> GetSettings(RetourDb db, CancellationToken ct) =>
+        TypedResults.Ok(await SandboxPaymentOptions.LoadAsync(db, ct));
 
     public static async Task<Results<Ok<SandboxPaymentOptions>, ProblemHttpResult>> PutSettings(HttpContext http, RetourDb db, CancellationToken ct)
     {
-        SandboxPaymentOptions? o;
-        try { o = await JsonSerializer.DeserializeAsync<SandboxPaymentOptions>(http.Request.Body, PolicyBook.StrictJson, ct); }
-        catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message); }
-        if (o is null) return Problems.Validation("body", "Send the settings as a JSON object.");
+        var (o, problem) = await http.Request.ReadStrictJsonAsync<SandboxPaymentOptions>("Send the settings as a JSON object.", ct);
+        if (o is null) return problem!;
         var errors = o.Validate();
         if (errors.Count > 0) return Problems.Validation(errors);
         var id = db.Tenant.MerchantId;

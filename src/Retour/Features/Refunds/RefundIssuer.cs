@@ -23,6 +23,8 @@ public sealed record RefundRefusal(int Status, string Code, string Title, string
 public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, RetourSettings settings, ILogger<RefundIssuer> log)
 {
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    /// <summary>On the return while a refund is out of retries and waits for support.</summary>
+    public const string FailedFlag = "refund_failed";
 
     /// <summary>The refund already made for the return, or a new pending one planned in <paramref name="db"/> (not saved), or why not now.</summary>
     public async Task<(Refund? Refund, bool Created, RefundRefusal? Refusal)> PlanAsync(RetourDb db, Return ret, RefundTrigger trigger, Actor actor,
@@ -173,7 +175,7 @@ public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, Ret
         // Out of retries: support must look. An unknown outcome keeps being asked about hourly; a decline waits for a person.
         refund.NeedsAttention = true;
         refund.NextAttemptAt = refund.Status == RefundStatus.Pending ? now.AddHours(1) : null;
-        if (!ret.Flags.Split(',').Contains("refund_failed")) ret.Flags = ret.Flags.Length == 0 ? "refund_failed" : ret.Flags + ",refund_failed";
+        ret.Flag(FailedFlag);
         ret.Touch(now);
         db.Publish("refund.needs_attention", Event(refund), now);
     }
@@ -187,7 +189,7 @@ public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, Ret
         refund.LastError = null;
         refund.NeedsAttention = false;
         refund.UpdatedAt = now;
-        if (ret.Flags.Split(',').Contains("refund_failed")) ret.Flags = string.Join(',', ret.Flags.Split(',').Where(f => f != "refund_failed"));
+        ret.Unflag(FailedFlag);
         Audit(db, ret, refund, "refund_issued", actor, $"{Codes.Of(refund.Method)} {Currencies.Format(refund.Amount, refund.Currency)} {refund.Currency}" +
             (reference is null ? "" : $" (reference {reference})"), now);
         db.Publish("refund.issued", Event(refund), now);

@@ -78,14 +78,15 @@ public sealed class RefundWorkerHost(RefundWorker worker, RetourSettings setting
 }
 
 /// <summary>
-/// Issues refunds when the policy's moment comes: approval (keep-it), first scan, arrival, inspection. It only plans the
+/// Issues refunds when the policy's moment comes: approval (keep-it, through refund.due), first scan, arrival, inspection. It only plans the
 /// refund (pending, due now) in the relay's unit of work; the worker calls the provider after that commits, so a
 /// handler that is delivered twice can never pay twice. On inspection of an already refunded return, it resolves it.
 /// </summary>
 public sealed class RefundOnEvents(RefundIssuer issuer, TimeProvider clock) : IOutboxHandler
 {
     public string Name => "refund_trigger";
-    public IReadOnlyCollection<string> Types { get; } = ["return.approved", "return.in_transit", "return.delivered", "return.received", "return.inspected"];
+    // Not return.approved: every approval would be claimed and read for nothing; keep-it approvals raise refund.due instead.
+    public IReadOnlyCollection<string> Types { get; } = [ReturnTransitions.RefundDue, "return.in_transit", "return.delivered", "return.received", "return.inspected"];
 
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
     {

@@ -62,6 +62,19 @@ public sealed class Return : ITenantOwned
 
     public void Touch(DateTimeOffset now) => UpdatedAt = now;
 
+    public bool HasFlag(string flag) => Flags.Split(',').Contains(flag);
+
+    /// <summary>Adds a risk or support flag (such as refund_failed) once.</summary>
+    public void Flag(string flag)
+    {
+        if (!HasFlag(flag)) Flags = Flags.Length == 0 ? flag : Flags + "," + flag;
+    }
+
+    public void Unflag(string flag)
+    {
+        if (HasFlag(flag)) Flags = string.Join(',', Flags.Split(',').Where(f => f != flag));
+    }
+
     /// <summary>
     /// "Still counts against the order's quantities": status is none of <see cref="Lifecycle.ReleasingStates"/>.
     /// Built from that list with the states as constants, so the database plans it like a hand-written filter.

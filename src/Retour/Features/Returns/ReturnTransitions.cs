@@ -17,10 +17,14 @@ public static class ReturnTransitions
     /// <summary>Asks the carrier to book the parcel of an approved return that travels with one (see ShipmentBooking).</summary>
     public const string ShipmentRequested = "shipment.requested";
 
+    /// <summary>A keep-it return was approved: its refund is due now (see RefundOnEvents). Only those approvals cost the refund handler anything.</summary>
+    public const string RefundDue = "refund.due";
+
     /// <summary>
     /// Moves the return in memory and says what to record: the audit event and the outbox events, or the refusal. The
-    /// events are return.{status}, and on approval of a return that ships a parcel with a carrier, shipment.requested:
-    /// only those returns cost the booking handler anything, the others are skipped by type in the relay's claim.
+    /// events are return.{status}, and on approval of a return that ships a parcel with a carrier, shipment.requested
+    /// (of a keep-it return, refund.due): only those returns cost the booking (or refund) handler anything, the others are
+    /// skipped by type in the relay's claim.
     /// </summary>
     public static (AuditEvent Audit, IReadOnlyList<OutboxMessage> Events, string? Refusal) Plan(Return ret, ReturnStatus to, Actor actor, string? reason, DateTimeOffset now)
     {
@@ -30,8 +34,11 @@ public static class ReturnTransitions
         var payload = new ReturnEvent(ret.Id, ret.Rma, ret.OrderNumber, Codes.Of(from), Codes.Of(to), reason, now);
         var evt = OutboxMessage.Create(ret.MerchantId, "return." + Codes.Of(to), payload, now);
         var ships = to == ReturnStatus.Approved && ret.CarrierCode is not null && ret.Method is ReturnMethod.Pickup or ReturnMethod.DropOff;
+        var settles = to == ReturnStatus.Approved && ret.Method == ReturnMethod.Keep;
         return (Audit(ret, "status_changed", from, to, actor, reason, now),
-            ships ? [evt, OutboxMessage.Create(ret.MerchantId, ShipmentRequested, payload, now)] : [evt], null);
+            ships ? [evt, OutboxMessage.Create(ret.MerchantId, ShipmentRequested, payload, now)]
+            : settles ? [evt, OutboxMessage.Create(ret.MerchantId, RefundDue, payload, now)]
+            : [evt], null);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core;
 using Retour.Core.Money;
@@ -35,12 +34,8 @@ public static class ConfirmDispositions
 
     public static async Task<IResult> Confirm(string idOrRma, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
-        DispositionInput? input = null;
-        if (http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0)
-        {
-            try { input = await JsonSerializer.DeserializeAsync<DispositionInput>(http.Request.Body, PolicyBook.StrictJson, ct); }
-            catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message); }
-        }
+        var (input, problem) = await http.Request.ReadStrictJsonAsync<DispositionInput>("", ct, optional: true);
+        if (problem is not null) return problem;
         var ret = await ReadReturns.FindAsync(db.Returns, idOrRma, ct);
         if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
         var all = await db.UnitDispositions.Where(d => d.ReturnId == ret.Id).OrderBy(d => d.OrderLineRef).ThenBy(d => d.Unit).ToListAsync(ct);

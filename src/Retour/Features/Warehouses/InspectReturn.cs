@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core;
@@ -44,9 +43,8 @@ public static class InspectReturn
     public static async Task<IResult> Inspect(string idOrRma, HttpContext http, RetourDb db, IdempotencyScope idem, PolicyBook policies,
         TimeProvider clock, CancellationToken ct)
     {
-        InspectionInput? input;
-        try { input = await JsonSerializer.DeserializeAsync<InspectionInput>(http.Request.Body, PolicyBook.StrictJson, ct); }
-        catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message); }
+        var (input, problem) = await http.Request.ReadStrictJsonAsync<InspectionInput>("Send {\"lines\": [{\"order_line_id\", \"grade\", \"checklist\"}]}.", ct);
+        if (problem is not null) return problem;
         if (input?.Lines is not { Count: > 0 } entries) return Problems.Validation("lines", "Send at least one inspected unit.");
         if (entries.Count > 500) return Problems.Validation("lines", "At most 500 units per request.");
 

@@ -123,7 +123,7 @@ public static class ReceiveParcel
     /// <summary>The return a scanned code names: the QR payload (RETOUR:R-…), an RMA as typed, or a shipment's tracking number.</summary>
     public static async Task<(Return? Return, string? On)> FindAsync(RetourDb db, string code, CancellationToken ct)
     {
-        if (code.StartsWith("RETOUR:", StringComparison.OrdinalIgnoreCase) && Rma.Normalize(code[7..]) is { } fromQr)
+        if (ReturnLabels.RmaFromQr(code) is { } fromQr)
             return (await ReadReturns.FindAsync(db.Returns, fromQr, ct), "qr");
         if (Rma.Normalize(code) is { } rma && await ReadReturns.FindAsync(db.Returns, rma, ct) is { } byRma) return (byRma, "rma");
         var returnId = await db.Shipments.AsNoTracking().Where(s => s.TrackingNumber == code).Select(s => (Guid?)s.ReturnId).FirstOrDefaultAsync(ct);

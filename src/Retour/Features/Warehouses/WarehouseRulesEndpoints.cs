@@ -35,10 +35,8 @@ public static class WarehouseRulesEndpoints
 
     public static async Task<Results<Ok<WarehouseRules>, ProblemHttpResult>> Put(HttpContext http, RetourDb db, CancellationToken ct)
     {
-        WarehouseRules? rules;
-        try { rules = await JsonSerializer.DeserializeAsync<WarehouseRules>(http.Request.Body, PolicyBook.StrictJson, ct); }
-        catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message); }
-        if (rules is null) return Problems.Validation("body", "Send the rules as a JSON object.");
+        var (rules, problem) = await http.Request.ReadStrictJsonAsync<WarehouseRules>("Send the rules as a JSON object.", ct);
+        if (rules is null) return problem!;
         var errors = rules.Validate();
         if (errors.Count > 0) return Problems.Validation(errors);
         var merchantId = db.Tenant.MerchantId;

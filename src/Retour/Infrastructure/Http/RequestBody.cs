@@ -2,6 +2,25 @@ namespace Retour.Infrastructure.Http;
 
 public static class RequestBody
 {
+    /// <summary>
+    /// The body as <typeparamref name="T"/>, read strictly (unknown fields and nulls where none are allowed refused), or a 422
+    /// naming the JSON path that is wrong. An empty body is null when <paramref name="optional"/>, else a 422 on "body".
+    /// </summary>
+    public static async Task<(T? Value, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult? Problem)> ReadStrictJsonAsync<T>(
+        this HttpRequest request, string expected, CancellationToken ct, bool optional = false) where T : class
+    {
+        if (optional && request.ContentLength is null or 0 && request.Headers.TransferEncoding.Count == 0) return (null, null);
+        try
+        {
+            var value = await System.Text.Json.JsonSerializer.DeserializeAsync<T>(request.Body, Features.Policies.PolicyBook.StrictJson, ct);
+            return value is null && !optional ? (null, Problems.Validation("body", expected)) : (value, null);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, Problems.Validation(e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body", e.Message));
+        }
+    }
+
     /// <summary>The raw bytes as received (signatures are checked over these, never over re-serialised JSON). Bounded by BodyLimitMiddleware.</summary>
     public static async Task<byte[]> ReadAllBytesAsync(this HttpRequest request, CancellationToken ct)
     {
