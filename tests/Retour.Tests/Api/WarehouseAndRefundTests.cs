@@ -44,7 +44,9 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
         for (var i = 0; i < 300; i++)
         {
             var ret = (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
-            if (done(ret)) return ret;
+            // The return and its refunds are two reads; a change may commit between them, so once the condition shows,
+            // read again: everything it committed with is visible now.
+            if (done(ret)) return (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
             await Task.Delay(50);
         }
         throw new Xunit.Sdk.XunitException($"{rma}: {what} did not happen within 15 s: {(await m.Client.Get($"/api/v1/returns/{rma}")).Body}");
