@@ -15,6 +15,11 @@ public sealed record BenchOptions
     /// <summary>Parcels the tracking scenario spreads its events over, and the concurrent senders of batches.</summary>
     public int Parcels { get; init; } = 4000;
     public int BatchConcurrency { get; init; } = 4;
+    /// <summary>The warehouse scenario: returns measured, stations working in parallel, and returns in the crash run (0: none).</summary>
+    public int WarehouseReturns { get; init; } = 10_000;
+    public int Stations { get; init; } = 16;
+    public int CrashReturns { get; init; } = 1000;
+    public bool RunWarehouse => Scenario is "all" or "warehouse";
     public bool RunReturns => Scenario is "all" or "returns";
     public bool RunPortal => Scenario is "all" or "portal";
     public bool RunTracking => Scenario is "all" or "tracking";
@@ -44,8 +49,11 @@ public sealed record BenchOptions
                 case "-t" or "--duration": o = o with { DurationSeconds = int.Parse(Next()) }; break;
                 case "--warmup": o = o with { WarmupSeconds = int.Parse(Next()) }; break;
                 case "--orders": o = o with { Orders = int.Parse(Next()) }; break;
-                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking or all") }; break;
+                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking" or "warehouse") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking, warehouse or all") }; break;
                 case "--parcels": o = o with { Parcels = int.Parse(Next()) }; break;
+                case "--returns": o = o with { WarehouseReturns = int.Parse(Next()) }; break;
+                case "--stations": o = o with { Stations = int.Parse(Next()) }; break;
+                case "--crash-returns": o = o with { CrashReturns = int.Parse(Next()) }; break;
                 case "--batch-c": o = o with { BatchConcurrency = int.Parse(Next()) }; break;
                 case "--portal-c": o = o with { PortalConcurrency = int.Parse(Next()) }; break;
                 case "--retour": o = o with { RetourDll = Next() }; break;
@@ -55,14 +63,17 @@ public sealed record BenchOptions
                 case "--key": o = o with { AttachKey = Next() }; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|all] [-c 32] [--portal-c 16]
-                                     [-t 20] [--warmup 20] [--orders 20000] [--parcels 4000] [--batch-c 4] [--retour path/to/retour.dll]
+                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|warehouse|all] [-c 32] [--portal-c 16]
+                                     [-t 20] [--warmup 20] [--orders 20000] [--parcels 4000] [--batch-c 4] [--returns 10000] [--stations 16] [--crash-returns 1000] [--retour path/to/retour.dll]
                         returns: starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients
                                  for T seconds, then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
                         portal:  starts Retour with the demo shop, and --portal-c shoppers each find an order and load its returnable lines.
                         tracking (PostgreSQL): books --parcels returns with the sandbox, then (a) C clients send signed AfterShip/EasyPost
                                  webhooks, one new event each, against the limit server's one INSERT per request of the same body; (b) --batch-c
                                  senders post signed batches of 500 events, against a raw batched INSERT … ON CONFLICT DO NOTHING of the same rows.
+                        warehouse (PostgreSQL): --stations receive, inspect and refund --returns returns while the sandbox payment provider
+                                 declines, times out and loses answers; then --crash-returns more with Retour killed halfway; then compares the
+                                 provider's ledger with Retour's refunds (duplicate refunds must be 0).
                         """);
                     Environment.Exit(0);
                     break;

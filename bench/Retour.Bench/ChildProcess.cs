@@ -49,6 +49,14 @@ public sealed class ChildProcess : IAsyncDisposable
         throw new TimeoutException($"{url} did not become healthy; see {LogFile}");
     }
 
+    /// <summary>SIGKILL, as a crash: no shutdown hooks, nothing flushed.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

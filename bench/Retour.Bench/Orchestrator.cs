@@ -31,6 +31,7 @@ public static class Orchestrator
         var rows = new List<(string Provider, LoadResult Retour, LoadResult Limit)>();
         var portals = new List<(string Provider, PortalLoad.Result Result)>();
         TrackingResult? tracking = null;
+        WarehouseLoad.Result? warehouse = null;
         foreach (var provider in o.Providers)
         {
             if (o.RunReturns)
@@ -49,6 +50,12 @@ public static class Orchestrator
                 tracking = await RunTrackingAsync(o, NewDatabase(o, provider, "tracking"));
             }
             else if (o.RunTracking && o.Scenario == "tracking") Console.WriteLine($"\n[{provider}] the tracking scenario runs on PostgreSQL only");
+            if (o.RunWarehouse && provider == "postgres")
+            {
+                Console.WriteLine($"\n[{provider}] warehouse: receive, inspect and refund");
+                warehouse = await WarehouseLoad.RunAsync(o, NewDatabase(o, provider, "warehouse"));
+            }
+            else if (o.RunWarehouse && o.Scenario == "warehouse") Console.WriteLine($"\n[{provider}] the warehouse scenario runs on PostgreSQL only");
             if (o.RunPortal)
             {
                 Console.WriteLine($"\n[{provider}] portal scenario on the demo shop");
@@ -87,6 +94,7 @@ public static class Orchestrator
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Tracking target (a) ≥ 2,000 events/s at C={o.Concurrency} and ≥ 40% of its limit, 0 duplicates: {(okA ? "MET" : "NOT MET")} ({tr.Single.Rps:F0}/s, {ra:P0}, p99 {tr.Single.P99:F1} ms)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Tracking target (b) ≥ 20,000 events/s in batches of 500 and ≥ 40% of its limit, 0 duplicates: {(okB ? "MET" : "NOT MET")} ({tr.Batch.Rps * TrackingLoad.BatchEvents:F0}/s, {rb:P0}, p99 {tr.Batch.P99:F1} ms per batch)"));
         }
+        if (warehouse is not null) WarehouseLoad.Report(warehouse);
         var pgPortal = portals.FirstOrDefault(r => r.Provider == "postgres").Result;
         if (pgPortal is not null)
         {
@@ -109,6 +117,7 @@ public static class Orchestrator
             returns = rows.Select(r => new { r.Provider, r.Retour, r.Limit }),
             portal = portals.Select(p => new { p.Provider, p.Result }),
             tracking,
+            warehouse,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
@@ -116,11 +125,11 @@ public static class Orchestrator
     private static string Line(string provider, LoadResult r, double ofLimit) =>
         string.Create(CultureInfo.InvariantCulture, $"{provider,-9} {r.Name,-28} {r.Rps,9:F0} {r.P50,8:F1} {r.P95,8:F1} {r.P99,8:F1} {r.Errors,7} {(double.IsNaN(ofLimit) ? "" : ofLimit.ToString("P0", CultureInfo.InvariantCulture)),9}");
 
-    private static void Print(LoadResult r) =>
+    internal static void Print(LoadResult r) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {r.Name}: {r.Requests} requests in {r.Seconds:F1}s = {r.Rps:F0}/s; p50 {r.P50:F1} ms, p95 {r.P95:F1} ms, p99 {r.P99:F1} ms; errors {r.Errors}; statuses {string.Join(", ", r.Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}"));
 
-    private static string NewDatabase(BenchOptions o, string provider, string kind = "returns")
+    internal static string NewDatabase(BenchOptions o, string provider, string kind = "returns")
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         if (provider == "postgres")
@@ -135,7 +144,7 @@ public static class Orchestrator
         return $"Data Source={Path.Combine(o.WorkDir, $"bench-{kind}-{stamp}.db")}";
     }
 
-    private static HttpClient Client(int concurrency, string baseUrl, string? key = null)
+    internal static HttpClient Client(int concurrency, string baseUrl, string? key = null)
     {
         var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseCookies = false };
         var client = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -143,7 +152,7 @@ public static class Orchestrator
         return client;
     }
 
-    private static Dictionary<string, string> RetourEnv(BenchOptions o, string provider, string db, string url) => new()
+    internal static Dictionary<string, string> RetourEnv(BenchOptions o, string provider, string db, string url) => new()
     {
         ["RETOUR_DB_PROVIDER"] = provider,
         ["RETOUR_DB"] = db,
@@ -184,7 +193,7 @@ public static class Orchestrator
         return await ReturnsLoadAsync(o, client, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(o.DurationSeconds), sequence);
     }
 
-    private static async Task<(string Slug, string Key)> MerchantAsync(BenchOptions o, Dictionary<string, string> env)
+    internal static async Task<(string Slug, string Key)> MerchantAsync(BenchOptions o, Dictionary<string, string> env)
     {
         var slug = $"{Bench}-{Guid.NewGuid():N}"[..20];
         var (code, output) = await ChildProcess.RunToEnd(o.RetourDll, ["merchant", "create", "--slug", slug, "--name", "Bench shop"], env);
@@ -306,7 +315,7 @@ public static class Orchestrator
         return new TrackingResult(single, singleLimit, batch, batchLimit, acked, singleStored, singleDistinct, batchAcked, batchStored, batchDistinct);
     }
 
-    private static async Task AnalyzeAsync(string db)
+    internal static async Task AnalyzeAsync(string db)
     {
         await using var conn = new NpgsqlConnection(db);
         await conn.OpenAsync();
@@ -345,7 +354,7 @@ public static class Orchestrator
         });
     }
 
-    private static async Task SeedOrdersAsync(HttpClient client, int count)
+    internal static async Task SeedOrdersAsync(HttpClient client, int count)
     {
         var placed = DateTimeOffset.UtcNow.AddDays(-5).ToString("O");
         var delivered = DateTimeOffset.UtcNow.AddDays(-2).ToString("O");
@@ -408,7 +417,7 @@ public static class Orchestrator
             });
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

@@ -42,6 +42,11 @@ public sealed record RetourSettings
     public int RefundMaxAttempts { get; init; } = 6;
     /// <summary>The first retry waits this long; each next one twice as long (capped at an hour).</summary>
     public TimeSpan RefundRetryBase { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a refund being paid is held by the caller before the worker may take it over (and ask the provider first):
+    /// past two payment timeouts the caller has died. Taking over early is safe too, because every call carries the same key.
+    /// </summary>
+    public TimeSpan RefundLease => PaymentTimeout * 2 + TimeSpan.FromSeconds(5);
 
     public static RetourSettings From(IConfiguration c)
     {

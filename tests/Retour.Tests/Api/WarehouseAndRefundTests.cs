@@ -336,4 +336,48 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
         (await operatorClient.Get("/api/v1/sandbox/payments")).Expect(HttpStatusCode.Forbidden);
         (await operatorClient.Put("/api/v1/warehouse/rules", new { })).Expect(HttpStatusCode.Forbidden);
     }
+
+    [Fact]
+    public async Task InspectionPhotos_AreKeptWithTheUnit_ApartFromTheShoppersPhotos_AndOnlyImagesAreTaken()
+    {
+        var m = await app.NewMerchantAsync();
+        var rma = await ReceivedAsync(m, "P-1");
+        var inspected = (await m.Client.Post($"/api/v1/returns/{rma}/inspections", new { lines = new[] { Unit(1, "damaged") } })).Expect(HttpStatusCode.OK);
+        var inspectionId = inspected.Str("units.0.inspection.id");
+        var returnId = inspected.Str("return_id");
+
+        async Task<(HttpStatusCode Status, JsonNode? Body)> Upload(TestMerchant who, string id, byte[] bytes, string type)
+        {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(type);
+            using var res = await who.Client.PostAsync($"/api/v1/returns/{rma}/inspections/{id}/photos", content);
+            var text = await res.Content.ReadAsStringAsync();
+            return (res.StatusCode, text.Length > 0 ? JsonNode.Parse(text) : null);
+        }
+
+        var png = TestImages.Png(40, 30, (200, 30, 30));
+        var (status, body) = await Upload(m, inspectionId, png, "image/png");
+        Assert.Equal(HttpStatusCode.Created, status);
+        var url = body!["photos"]!.AsArray().Single()!.GetValue<string>();
+        Assert.StartsWith($"/api/v1/returns/{returnId}/photos/", url);
+        using (var photo = await m.Client.GetAsync(url))
+        {
+            Assert.Equal(HttpStatusCode.OK, photo.StatusCode);
+            Assert.Equal("image/png", photo.Content.Headers.ContentType!.MediaType);
+        }
+
+        var (notImage, problem) = await Upload(m, inspectionId, "<script>alert(1)</script>"u8.ToArray(), "image/png");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, notImage);
+        Assert.NotNull(problem!["errors"]!["photo"]);
+        Assert.Equal(HttpStatusCode.NotFound, (await Upload(m, Guid.NewGuid().ToString(), png, "image/png")).Status);
+        var other = await app.NewMerchantAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await Upload(other, inspectionId, png, "image/png")).Status);
+        for (var i = 1; i < 5; i++) Assert.Equal(HttpStatusCode.Created, (await Upload(m, inspectionId, png, "image/png")).Status);
+        Assert.Equal(HttpStatusCode.Conflict, (await Upload(m, inspectionId, png, "image/png")).Status);
+
+        var ret = (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
+        Assert.Equal(5, ret["inspections"]![0]!["photos"]!.AsArray().Count);
+        Assert.Empty(ret["lines"]![0]!["photos"]!.AsArray()); // the shopper's photos stay the shopper's
+        Assert.Contains(ret["timeline"]!.AsArray(), e => e!.Str("action") == "inspection_photo_added");
+    }
 }

@@ -44,6 +44,8 @@ public sealed class Photo : ITenantOwned
     public Guid MerchantId { get; set; }
     public Guid? SessionId { get; set; }
     public Guid? ReturnId { get; set; }
+    /// <summary>Set for a photo the warehouse took at inspection; shoppers' photos have none.</summary>
+    public Guid? InspectionId { get; init; }
     public required string OrderLineRef { get; init; }
     public required string ContentType { get; init; }
     public int Size { get; init; }
@@ -59,6 +61,7 @@ public sealed class Photo : ITenantOwned
             b.HasOne<Merchant>().WithMany().HasForeignKey(x => x.MerchantId).OnDelete(DeleteBehavior.Restrict);
             b.HasIndex(x => x.SessionId);
             b.HasIndex(x => x.ReturnId);
+            b.HasIndex(x => x.InspectionId);
             b.Property(x => x.OrderLineRef).HasMaxLength(64);
             b.Property(x => x.ContentType).HasMaxLength(32);
             b.Property(x => x.Sha256).HasMaxLength(64);

@@ -6,6 +6,7 @@ using Retour.Core.Policies;
 using Retour.Core.Returns;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
+using Retour.Infrastructure;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Auth;
 using Retour.Infrastructure.Db;
@@ -122,7 +123,7 @@ public static class RefundEndpoints
         return TypedResults.Ok(RefundDto.From(r, await db.ExchangeOrders.AsNoTracking().FirstOrDefaultAsync(x => x.RefundId == id, ct)));
     }
 
-    public static async Task<Results<Ok<RefundDto>, ProblemHttpResult>> Retry(Guid id, HttpContext http, RetourDb db, RefundIssuer issuer, TimeProvider clock, CancellationToken ct)
+    public static async Task<Results<Ok<RefundDto>, ProblemHttpResult>> Retry(Guid id, HttpContext http, RetourDb db, RefundIssuer issuer, RetourSettings settings, TimeProvider clock, CancellationToken ct)
     {
         var r = await db.Refunds.FirstOrDefaultAsync(x => x.Id == id, ct);
         if (r is null) return Problems.NotFound($"There is no refund '{id}'.");
@@ -130,7 +131,7 @@ public static class RefundEndpoints
         var now = clock.GetUtcNow();
         var actor = Actor.From(http.User);
         // Take the lease first, so the worker leaves it alone while this call runs.
-        r.NextAttemptAt = now + RefundIssuer.Lease;
+        r.NextAttemptAt = now + settings.RefundLease;
         r.NeedsAttention = false;
         r.UpdatedAt = now;
         db.AuditEvents.Add(new AuditEvent

@@ -22,7 +22,6 @@ public sealed record RefundRefusal(int Status, string Code, string Title, string
 /// </summary>
 public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, RetourSettings settings, ILogger<RefundIssuer> log)
 {
-    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     /// <summary>On the return while a refund is out of retries and waits for support.</summary>
     public const string FailedFlag = "refund_failed";
 
@@ -54,7 +53,7 @@ public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, Ret
         {
             Id = id, ReturnId = ret.Id, Rma = ret.Rma, Method = method, Status = RefundStatus.Pending, Trigger = trigger, Amount = amount,
             Currency = ret.Currency, BreakdownJson = Json.Serialize(breakdown), ProviderKey = $"rtr_refund_{id:N}", PaymentReference = payment ?? $"order:{ret.OrderNumber}",
-            CreatedBy = actor.Name ?? actor.Type, CreatedAt = now, UpdatedAt = now, NextAttemptAt = callerExecutes ? now + Lease : now,
+            CreatedBy = actor.Name ?? actor.Type, CreatedAt = now, UpdatedAt = now, NextAttemptAt = callerExecutes ? now + settings.RefundLease : now,
         };
         db.Refunds.Add(refund);
         foreach (var line in ret.Lines) db.RefundClaims.Add(new RefundClaim { RefundId = id, ReturnLineId = line.Id });

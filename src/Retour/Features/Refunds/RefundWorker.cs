@@ -15,7 +15,7 @@ namespace Retour.Features.Refunds;
 /// by moving its next_attempt_at under its concurrency token, so two workers never call for the same one; then the
 /// provider is asked about the refund's key before any new call, which is what makes "paid, then crashed" safe.
 /// </summary>
-public sealed class RefundWorker(IServiceScopeFactory scopes, RefundIssuer issuer, TimeProvider clock, ILogger<RefundWorker> log)
+public sealed class RefundWorker(IServiceScopeFactory scopes, RefundIssuer issuer, RetourSettings settings, TimeProvider clock, ILogger<RefundWorker> log)
 {
     public async Task<int> RunDueAsync(CancellationToken ct)
     {
@@ -37,7 +37,7 @@ public sealed class RefundWorker(IServiceScopeFactory scopes, RefundIssuer issue
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
             var refund = await db.Refunds.FirstOrDefaultAsync(r => r.Id == id, ct);
             if (refund is null || refund.NextAttemptAt is not { } at || at > now || refund.Status == RefundStatus.Issued) continue;
-            refund.NextAttemptAt = now + RefundIssuer.Lease;
+            refund.NextAttemptAt = now + settings.RefundLease;
             refund.UpdatedAt = clock.GetUtcNow();
             try { await db.SaveChangesAsync(ct); }
             catch (DbUpdateConcurrencyException) { continue; } // another worker leased it

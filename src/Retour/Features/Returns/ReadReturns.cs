@@ -30,14 +30,15 @@ public static class ReadReturns
         if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
         var timeline = await db.AuditEvents.AsNoTracking().Where(e => e.EntityId == ret.Id)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Id).ToListAsync(ct);
-        var photos = (await db.Photos.AsNoTracking().Where(p => p.ReturnId == ret.Id).OrderBy(p => p.Id)
+        var photos = (await db.Photos.AsNoTracking().Where(p => p.ReturnId == ret.Id && p.InspectionId == null).OrderBy(p => p.Id)
             .Select(p => new { p.Id, p.OrderLineRef }).ToListAsync(ct)).ToLookup(p => p.OrderLineRef, p => p.Id);
         var inspections = await db.Inspections.AsNoTracking().Where(i => i.ReturnId == ret.Id).OrderBy(i => i.OrderLineRef).ThenBy(i => i.Unit).ToListAsync(ct);
+        var inspectionPhotos = inspections.Count == 0 ? null : await Warehouses.InspectionPhotos.UrlsAsync(db, ret.Id, null, ct);
         var dispositions = await db.UnitDispositions.AsNoTracking().Where(d => d.ReturnId == ret.Id).OrderBy(d => d.OrderLineRef).ThenBy(d => d.Unit).ToListAsync(ct);
         return TypedResults.Ok(ReturnDto.From(ret, timeline, photos) with
         {
             Shipment = await Carriers.ShipmentDto.LoadAsync(db, ret, ct),
-            Inspections = [.. inspections.Select(Warehouses.InspectionDto.From)],
+            Inspections = [.. inspections.Select(i => Warehouses.InspectionDto.From(i, inspectionPhotos?[i.Id]))],
             Dispositions = [.. dispositions.Select(Warehouses.DispositionDto.From)],
             Refunds = await Refunds.RefundDto.ForReturnAsync(db, ret.Id, ct),
         });

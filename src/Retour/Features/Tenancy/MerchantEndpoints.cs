@@ -63,7 +63,7 @@ public static partial class MerchantEndpoints
     public static async Task<Results<Ok<MerchantDto>, ProblemHttpResult>> PutLogo(
         HttpContext http, RetourDb db, MerchantDirectory directory, TimeProvider clock, CancellationToken ct)
     {
-        var bytes = await ReadLogoAsync(http.Request, ct);
+        var bytes = await http.Request.ReadUploadAsync("logo", ct);
         if (bytes is null || bytes.Length == 0)
             return Problems.Validation("logo", "Send the logo as the request body (Content-Type image/png or image/jpeg), or as a multipart form with the file in the field 'logo'.");
         if (bytes.Length > MerchantLogo.MaxBytes)
@@ -128,20 +128,6 @@ public static partial class MerchantEndpoints
             ? "public, max-age=31536000, immutable" : "public, max-age=300";
         // Results.File answers If-None-Match with 304 itself, as the photo endpoint does.
         return Results.File(logo.Data, logo.ContentType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{logo.Sha256}\""));
-    }
-
-    private static async Task<byte[]?> ReadLogoAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (request.HasFormContentType)
-        {
-            var form = await request.ReadFormAsync(ct);
-            var file = form.Files.GetFile("logo") ?? (form.Files.Count == 1 ? form.Files[0] : null);
-            if (file is null) return null;
-            using var fs = new MemoryStream();
-            await file.CopyToAsync(fs, ct);
-            return fs.ToArray();
-        }
-        return await request.ReadAllBytesAsync(ct);
     }
 
     private static void Audit(RetourDb db, HttpContext http, Guid merchantId, string action, string? reason, DateTimeOffset at)

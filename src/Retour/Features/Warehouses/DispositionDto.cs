@@ -4,10 +4,10 @@ using Retour.Core.Warehouse;
 namespace Retour.Features.Warehouses;
 
 public sealed record InspectionDto(Guid Id, string OrderLineId, int Unit, Grade Grade, IReadOnlyDictionary<string, bool> Checklist, string? Notes,
-    string? InspectedBy, DateTimeOffset InspectedAt)
+    string? InspectedBy, DateTimeOffset InspectedAt, IReadOnlyList<string> Photos)
 {
-    public static InspectionDto From(Inspection i) => new(i.Id, i.OrderLineRef, i.Unit, i.Grade,
-        Infrastructure.Http.Json.Deserialize<Dictionary<string, bool>>(i.ChecklistJson)!, i.Notes, i.InspectedBy, i.InspectedAt);
+    public static InspectionDto From(Inspection i, IEnumerable<string>? photos = null) => new(i.Id, i.OrderLineRef, i.Unit, i.Grade,
+        Infrastructure.Http.Json.Deserialize<Dictionary<string, bool>>(i.ChecklistJson)!, i.Notes, i.InspectedBy, i.InspectedAt, [.. photos ?? []]);
 }
 
 public sealed record DispositionDto(

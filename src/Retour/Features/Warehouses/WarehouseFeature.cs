@@ -7,6 +7,7 @@ public static class WarehouseFeature
         WarehouseRulesEndpoints.Map(api);
         ReceiveParcel.Map(api);
         InspectReturn.Map(api);
+        InspectionPhotos.Map(api);
         ConfirmDispositions.Map(api);
         RtvBatches.Map(api);
     }

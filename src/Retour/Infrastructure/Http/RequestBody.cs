@@ -28,4 +28,16 @@ public static class RequestBody
         await request.Body.CopyToAsync(ms, ct);
         return ms.ToArray();
     }
+
+    /// <summary>An uploaded file: the request body itself, or the multipart form's file in <paramref name="field"/> (or its only file).</summary>
+    public static async Task<byte[]?> ReadUploadAsync(this HttpRequest request, string field, CancellationToken ct)
+    {
+        if (!request.HasFormContentType) return await request.ReadAllBytesAsync(ct);
+        var form = await request.ReadFormAsync(ct);
+        var file = form.Files.GetFile(field) ?? (form.Files.Count == 1 ? form.Files[0] : null);
+        if (file is null) return null;
+        using var ms = new MemoryStream();
+        await file.CopyToAsync(ms, ct);
+        return ms.ToArray();
+    }
 }
