@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Retour.Features.Portal;
 using Retour.Features.Tenancy;
 using Retour.Tests.Support;
 using Xunit;
@@ -379,5 +383,47 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
         Assert.Equal(5, ret["inspections"]![0]!["photos"]!.AsArray().Count);
         Assert.Empty(ret["lines"]![0]!["photos"]!.AsArray()); // the shopper's photos stay the shopper's
         Assert.Contains(ret["timeline"]!.AsArray(), e => e!.Str("action") == "inspection_photo_added");
+    }
+
+    private async Task<string> StatusPageAsync(TestMerchant m, string rma, string lang)
+    {
+        var url = PortalPage.StatusUrl(app.Services.GetRequiredService<IDataProtectionProvider>(), m.Slug, m.Id, rma) + "&lang=" + lang;
+        using var res = await app.Client(null).GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        return System.Net.WebUtility.HtmlDecode(await res.Content.ReadAsStringAsync());
+    }
+
+    private static string Digits(string s) => new([.. s.Where(char.IsAsciiDigit)]);
+
+    [Fact]
+    public async Task ThePortalShowsTheShopper_TheSameBreakdownAsStaff_WithTheDateAndMethod_InTheirLanguage()
+    {
+        var m = await app.NewMerchantAsync();
+        var rma = await ReceivedAsync(m, "S-1");
+        var before = await StatusPageAsync(m, rma, "de");
+        Assert.Contains("Voraussichtlicher Betrag", before);
+        Assert.DoesNotContain("id=\"deductions\"", before);
+
+        (await m.Client.Post($"/api/v1/returns/{rma}/inspections", new { lines = new[] { Unit(1, "used") } })).Expect(HttpStatusCode.OK);
+        var resolved = await UntilAsync(m, rma, r => r.Str("status") == "resolved", "the refund after inspection");
+        var refund = resolved["refunds"]![0]!;
+        Assert.NotEqual("0.00", refund.Str("breakdown.deductions"));
+
+        var de = await StatusPageAsync(m, rma, "de");
+        Assert.Contains("Endbetrag nach der Prüfung", de);
+        Assert.Contains("Abzüge nach der Prüfung", de);
+        Assert.Contains("auf Ihr ursprüngliches Zahlungsmittel erstattet", de);
+        Assert.Equal(Digits(refund.Str("amount")), Digits(Regex.Match(de, "id=\"refund-amount\">([^<]+)<").Groups[1].Value));
+        Assert.Equal(Digits(refund.Str("breakdown.deductions")), Digits(Regex.Match(de, "id=\"deductions\"><td>[^<]+</td><td class=\"num\">([^<]+)<").Groups[1].Value));
+
+        // Store credit, in Arabic: the gift card's code and how long it is valid.
+        var credit = await ReceivedAsync(m, "S-2", resolution: "store_credit");
+        (await m.Client.Post($"/api/v1/returns/{credit}/inspections", new { lines = new[] { Unit(1, "new") } })).Expect(HttpStatusCode.OK);
+        var done = await UntilAsync(m, credit, r => r.Str("status") == "resolved", "the store credit after inspection");
+        var ar = await StatusPageAsync(m, credit, "ar");
+        Assert.Contains("dir=\"rtl\"", ar);
+        Assert.Contains("أُضيف رصيد المتجر", ar);
+        Assert.Contains(done["refunds"]![0]!.Str("gift_card_code"), ar);
+        Assert.Contains("صالح حتى", ar);
     }
 }

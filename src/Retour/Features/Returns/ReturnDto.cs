@@ -10,18 +10,19 @@ namespace Retour.Features.Returns;
 public sealed record ReturnLineDto(Guid Id, string OrderLineId, string? Sku, string Title, string Category, int Quantity, ReasonCode Reason, string? Comment,
     string? SubReason, string? ExchangeSku, IReadOnlyList<string> Photos);
 
-public sealed record RefundLineDto(string OrderLineId, int Quantity, string Items, string Tax, string RestockingFee);
+public sealed record RefundLineDto(string OrderLineId, int Quantity, string Items, string Tax, string RestockingFee, string Deduction);
 
 public sealed record RefundEstimateDto(
-    string Currency, string Items, string Tax, string Shipping, string RestockingFee, string ReturnShippingFee,
+    string Currency, string Items, string Tax, string Shipping, string Deductions, string RestockingFee, string ReturnShippingFee,
     string Fees, string Bonus, string Total, IReadOnlyList<RefundLineDto> Lines, IReadOnlyList<string> Notes)
 {
     public static RefundEstimateDto From(RefundBreakdown b)
     {
         string F(decimal v) => Currencies.Format(v, b.Currency);
-        return new RefundEstimateDto(b.Currency, F(b.Items), F(b.Tax), F(b.Shipping), F(b.RestockingFee), F(b.ReturnShippingFee),
+        // Deductions (by grade, after inspection) are listed on their own, as the portal shows them; fees are the policy's.
+        return new RefundEstimateDto(b.Currency, F(b.Items), F(b.Tax), F(b.Shipping), F(b.Deductions), F(b.RestockingFee), F(b.ReturnShippingFee),
             F(b.RestockingFee + b.ReturnShippingFee), F(b.Bonus), F(b.Total),
-            [.. b.Lines.Select(l => new RefundLineDto(l.OrderLineId, l.Quantity, F(l.Items), F(l.Tax), F(l.RestockingFee)))], b.Notes);
+            [.. b.Lines.Select(l => new RefundLineDto(l.OrderLineId, l.Quantity, F(l.Items), F(l.Tax), F(l.RestockingFee), F(l.Deduction)))], b.Notes);
     }
 }
 

@@ -28,6 +28,11 @@ public sealed class StatusModel : PortalPage
     public bool IsNew { get; private set; }
     public string? Notice { get; private set; }
     public RefundMoment RefundMoment { get; private set; }
+    /// <summary>The refund once made (pending, issued or failed), with its final breakdown; null before.</summary>
+    public Refunds.Refund? Refund { get; private set; }
+    public RefundBreakdown? FinalBreakdown { get; private set; }
+    public Refunds.ExchangeOrder? Exchange { get; private set; }
+    public DateTimeOffset? CreditExpiresAt { get; private set; }
 
     public bool CanCancel => CancellableByShopper.Contains(Return.Status) && Lifecycle.CanMove(Return.Status, ReturnStatus.Cancelled);
     public bool HasLabel => LabelStates.Contains(Return.Status) && Return.Method is ReturnMethod.Pickup or ReturnMethod.DropOff && !Return.BoxFree;
@@ -54,6 +59,15 @@ public sealed class StatusModel : PortalPage
         Logistics = await HttpContext.RequestServices.GetRequiredService<LogisticsDirectory>().GetAsync(Merchant.Id, HttpContext.RequestAborted);
         var policy = await HttpContext.RequestServices.GetRequiredService<Retour.Features.Policies.PolicyBook>().GetAsync(Db, ret.PolicyVersionId, HttpContext.RequestAborted);
         RefundMoment = policy.RefundMoment;
+        var ct = HttpContext.RequestAborted;
+        Refund = await Db.Refunds.AsNoTracking().Where(x => x.ReturnId == ret.Id).OrderBy(x => x.CreatedAt).FirstOrDefaultAsync(ct);
+        if (Refund is not null)
+        {
+            FinalBreakdown = Json.Deserialize<RefundBreakdown>(Refund.BreakdownJson);
+            Exchange = await Db.ExchangeOrders.AsNoTracking().FirstOrDefaultAsync(x => x.RefundId == Refund.Id, ct);
+            if (Refund.GiftCardCode is { } code)
+                CreditExpiresAt = await Db.GiftCards.AsNoTracking().Where(g => g.Code == code).Select(g => g.ExpiresAt).FirstOrDefaultAsync(ct);
+        }
         PickupNeedsAnswer = ret.Status == ReturnStatus.PickupFailed && await Db.NdrCases.AnyAsync(c => c.ReturnId == ret.Id &&
             (c.State == Retour.Core.Logistics.NdrState.AwaitingShopper || c.State == Retour.Core.Logistics.NdrState.Escalated), HttpContext.RequestAborted);
         return null;
