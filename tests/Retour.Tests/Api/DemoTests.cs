@@ -48,6 +48,38 @@ public sealed class DemoTests(DemoApp app) : IClassFixture<DemoApp>
     }
 
     [Fact]
+    public async Task TheDemoWarehouse_HasReceivedAndInspectedParcels_AndTheirRefundsGoOutThroughTheSandbox()
+    {
+        var c = app.Client(Key);
+        var id = await DemoId();
+        var seeded = await app.WithDb(id, async db => new
+        {
+            Received = await db.Returns.CountAsync(r => r.ReceivedAt != null),
+            Inspected = await db.Returns.Where(r => r.ReceivedAt != null).CountAsync(r => db.Inspections.Any(i => i.ReturnId == r.Id)),
+            Proposals = await db.UnitDispositions.CountAsync(),
+            ToVendor = await db.UnitDispositions.CountAsync(d => d.Proposed == Retour.Core.Warehouse.Disposition.ReturnToVendor),
+        });
+        Assert.True(seeded.Received >= 4, $"{seeded.Received} parcels received");
+        Assert.InRange(seeded.Inspected, 1, seeded.Received - 1); // some still wait at the inspection bench
+        Assert.True(seeded.Proposals >= seeded.Inspected);
+        Assert.True(seeded.ToVendor > 0, "a defective unit goes back to its supplier");
+        var rules = (await c.Get("/api/v1/warehouse/rules")).Expect(HttpStatusCode.OK);
+        Assert.Contains(rules["suppliers"]!.AsArray(), s => s!.Str("code") == "nordic_textiles");
+
+        // The inspected returns' refunds are issued live by the worker through the sandbox provider.
+        for (var i = 0; i < 200; i++)
+        {
+            var issued = (await c.Get("/api/v1/refunds?status=issued&limit=100")).Expect(HttpStatusCode.OK)["data"]!.AsArray().Count;
+            if (issued >= seeded.Inspected) break;
+            await Task.Delay(100);
+        }
+        var refunds = (await c.Get("/api/v1/refunds?status=issued&limit=100")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
+        Assert.True(refunds.Count >= seeded.Inspected, $"{refunds.Count} refunds issued for {seeded.Inspected} inspected returns");
+        var ledger = (await c.Get("/api/v1/sandbox/payments?limit=100")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
+        Assert.Equal(refunds.Count(r => r!.Str("method") == "original_payment").ToString(), ledger.Count.ToString());
+    }
+
+    [Fact]
     public async Task SeedingAgain_ChangesNothing()
     {
         var id = await DemoId();

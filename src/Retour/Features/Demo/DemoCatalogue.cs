@@ -21,24 +21,24 @@ public static class DemoCatalogue
                 list.Add(new DemoProduct($"{code}-{size}-{color[..3].ToUpperInvariant()}", code, title, category, price, finalSale,
                     new Dictionary<string, string> { ["size"] = size, ["color"] = color }, supplier));
         }
-        Variants("TEE", "Organic cotton tee", "apparel", 19.99m, "Nordic Textiles", ["S", "M", "L", "XL"], ["blue", "black", "white"]);
-        Variants("JEANS", "Slim fit jeans", "apparel", 79.00m, "Denim Works", ["30", "32", "34"], ["indigo", "black"]);
-        Variants("DRESS", "Linen summer dress", "apparel", 89.00m, "Nordic Textiles", ["S", "M", "L"], ["sand", "green"]);
-        Variants("PARKA", "Winter parka", "apparel", 249.00m, "Arctic Gear", ["M", "L"], ["navy"]);
-        Variants("SNEAK", "Everyday sneakers", "footwear", 119.00m, "Stride", ["40", "41", "42", "43", "44"], ["white", "grey"]);
-        Variants("TEE-OUT", "Clearance tee", "apparel", 7.50m, "Nordic Textiles", ["M", "L"], ["orange"], finalSale: true);
+        Variants("TEE", "Organic cotton tee", "apparel", 19.99m, "nordic_textiles", ["S", "M", "L", "XL"], ["blue", "black", "white"]);
+        Variants("JEANS", "Slim fit jeans", "apparel", 79.00m, "denim_works", ["30", "32", "34"], ["indigo", "black"]);
+        Variants("DRESS", "Linen summer dress", "apparel", 89.00m, "nordic_textiles", ["S", "M", "L"], ["sand", "green"]);
+        Variants("PARKA", "Winter parka", "apparel", 249.00m, "arctic_gear", ["M", "L"], ["navy"]);
+        Variants("SNEAK", "Everyday sneakers", "footwear", 119.00m, "stride", ["40", "41", "42", "43", "44"], ["white", "grey"]);
+        Variants("TEE-OUT", "Clearance tee", "apparel", 7.50m, "nordic_textiles", ["M", "L"], ["orange"], finalSale: true);
         void Single(string sku, string title, string category, decimal price, string supplier, bool finalSale = false) =>
             list.Add(new DemoProduct(sku, sku, title, category, price, finalSale, null, supplier));
-        Single("HEADPH-ANC", "Noise-cancelling headphones", "electronics", 199.00m, "SoundLab");
-        Single("WATCH-FIT", "Fitness smartwatch", "electronics", 149.00m, "SoundLab");
-        Single("CHARGER-65W", "65 W USB-C charger", "electronics", 39.90m, "VoltCo");
-        Single("CABLE-USB-C", "USB-C cable, 2 m", "electronics", 9.90m, "VoltCo");
-        Single("MUG-SET", "Stoneware mug set", "home", 34.00m, "Casa Bella");
-        Single("CUSHION-LIN", "Linen cushion cover", "home", 24.00m, "Casa Bella");
-        Single("SERUM-VITC", "Vitamin C serum", "beauty", 29.00m, "Glow Labs");
-        Single("SOCKS-3P", "Wool socks, 3 pairs", "apparel", 6.90m, "Nordic Textiles");
-        Single("GIFT-50", "Gift card 50 EUR", "gift_cards", 50.00m, "Demo Outfitters");
-        Single("LAMP-DISPLAY", "Display lamp (ex-showroom)", "home", 59.00m, "Casa Bella", finalSale: true);
+        Single("HEADPH-ANC", "Noise-cancelling headphones", "electronics", 199.00m, "soundlab");
+        Single("WATCH-FIT", "Fitness smartwatch", "electronics", 149.00m, "soundlab");
+        Single("CHARGER-65W", "65 W USB-C charger", "electronics", 39.90m, "voltco");
+        Single("CABLE-USB-C", "USB-C cable, 2 m", "electronics", 9.90m, "voltco");
+        Single("MUG-SET", "Stoneware mug set", "home", 34.00m, "casa_bella");
+        Single("CUSHION-LIN", "Linen cushion cover", "home", 24.00m, "casa_bella");
+        Single("SERUM-VITC", "Vitamin C serum", "beauty", 29.00m, "glow_labs");
+        Single("SOCKS-3P", "Wool socks, 3 pairs", "apparel", 6.90m, "nordic_textiles");
+        Single("GIFT-50", "Gift card 50 EUR", "gift_cards", 50.00m, "demo_outfitters");
+        Single("LAMP-DISPLAY", "Display lamp (ex-showroom)", "home", 59.00m, "casa_bella", finalSale: true);
         return list;
     }
 

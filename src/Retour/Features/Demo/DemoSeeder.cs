@@ -4,6 +4,7 @@ using Retour.Core.Returns;
 using Retour.Core.Addresses;
 using Retour.Core.Logistics;
 using Retour.Core.Tracking;
+using Retour.Core.Warehouse;
 using Retour.Features.Carriers;
 using Retour.Features.Warehouses;
 using Retour.Features.Catalog;
@@ -64,6 +65,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         await SeedOrdersAsync(db, now, ct);
         await SeedReturnsAsync(scope.ServiceProvider, db, now, ct);
         await SeedParcelHistoryAsync(scope.ServiceProvider, db, now, ct);
+        await SeedWarehouseAsync(db, now, ct);
         return new DemoKeys(apiKey, shopifySecret, true);
     }
 
@@ -129,6 +131,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             {
                 Sku = p.Sku, ProductCode = p.ProductCode, Title = p.Title, Category = p.Category, Price = p.Price, FinalSale = p.FinalSale,
                 VariantJson = p.Variant is null ? null : Json.Serialize(p.Variant), Stock = stock.Next(0, 40), Supplier = p.Supplier,
+                Cost = Math.Round(p.Price * 0.4m, 2), // landed cost: what liquidation recovers a share of
                 CreatedAt = now, UpdatedAt = now,
             });
     }
@@ -329,5 +332,55 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             }
             db.ChangeTracker.Clear();
         }
+    }
+
+    /// <summary>The demo's suppliers and their claim windows, so defective units go back in supplier batches.</summary>
+    public static readonly Supplier[] Suppliers =
+    [
+        new("nordic_textiles", "Nordic Textiles", 30), new("denim_works", "Denim Works", 30), new("arctic_gear", "Arctic Gear", 60), new("stride", "Stride", 45),
+        new("soundlab", "SoundLab", 90), new("voltco", "VoltCo", 60), new("casa_bella", "Casa Bella", 30), new("glow_labs", "Glow Labs", 14),
+    ];
+
+    /// <summary>
+    /// The warehouse's part of the demo: parcels that reached it are scanned in, and most of them inspected with the rule
+    /// table's proposals waiting for the operator. Their refunds then go out live, through the outbox and the sandbox
+    /// payment provider, as for any return inspected; the rest wait at the inspection bench.
+    /// </summary>
+    private static async Task SeedWarehouseAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        var merchant = await db.Merchants.FirstAsync(m => m.Id == db.Tenant.MerchantId, ct);
+        var rules = new WarehouseRules { Suppliers = Suppliers };
+        merchant.WarehouseRulesJson = System.Text.Json.JsonSerializer.Serialize(rules, Json.Options);
+        await db.SaveChangesAsync(ct);
+        var warehouse = await db.Warehouses.AsNoTracking().OrderByDescending(w => w.IsDefault).ThenBy(w => w.Code).Select(w => w.Code).FirstAsync(ct);
+        var arrived = await db.Returns.AsNoTracking().Where(r => r.Status == ReturnStatus.Delivered).OrderBy(r => r.StatusChangedAt).Select(r => r.Id).ToListAsync(ct);
+        var inspector = new Actor("system", null, "demo warehouse");
+        Grade[] grades = [Grade.LikeNew, Grade.New, Grade.Used, Grade.LikeNew, Grade.Defective, Grade.Damaged, Grade.LikeNew, Grade.MissingParts];
+        foreach (var (id, i) in arrived.Select((id, i) => (id, i)))
+        {
+            db.ChangeTracker.Clear();
+            var ret = await db.Returns.Include(r => r.Lines).FirstAsync(r => r.Id == id, ct);
+            var at = ret.StatusChangedAt.AddHours(4 + i % 20);
+            if (at > now) at = now;
+            await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Received, inspector, $"scanned in at {warehouse} (rma)", at, ct);
+            (ret.ReceivedAt, ret.WarehouseCode) = (at, warehouse);
+            if (i % 4 != 2)
+            {
+                var planned = new List<(ReturnLine, int, Grade, Dictionary<string, bool>, string?)>();
+                foreach (var line in ret.Lines)
+                    for (var unit = 1; unit <= line.Quantity; unit++)
+                    {
+                        var grade = grades[(i + unit) % grades.Length];
+                        var questions = Checklists.For(rules.Checklists, line.Category);
+                        // A unit that is not as new fails its checklist's last question (the stain, the damage, the missing part).
+                        var answers = questions.Select((q, n) => (q, ok: grade is Grade.New or Grade.LikeNew || n < questions.Count - 1)).ToDictionary(x => x.q, x => x.ok);
+                        planned.Add((line, unit, grade, answers, grade is Grade.New or Grade.LikeNew ? null : $"Graded {Codes.Of(grade)} at the bench."));
+                    }
+                await InspectReturn.RecordAsync(db, rules, ret, planned, 0, inspector, at.AddHours(2) > now ? now : at.AddHours(2), ct);
+            }
+            await db.SaveChangesAsync(ct);
+        }
+        db.ChangeTracker.Clear();
     }
 }

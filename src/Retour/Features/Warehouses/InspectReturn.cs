@@ -96,6 +96,30 @@ public static class InspectReturn
 
         var now = clock.GetUtcNow();
         var actor = Actor.From(http.User);
+        var (units, left) = await RecordAsync(db, rules, ret, planned, done.Count, actor, now, ct);
+
+        var preview = await RefundMath.SettleAsync(db, policies, ret, extraGrades: planned.Select(p => (p.Line.Id, p.Unit, p.Grade)).ToList(), ct);
+        var result = new InspectionResultDto(ret.Id, ret.Rma, ret.Status, units, left, RefundEstimateDto.From(preview));
+        try
+        {
+            return await db.CommitAsync(idem, TypedResults.Ok(result), now, ct);
+        }
+        catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e) || (e is DbUpdateException u && DbErrors.IsUniqueViolation(u, "inspections")))
+        {
+            return Problems.Result(409, "concurrent_inspection", "Someone inspected this return meanwhile",
+                "Another inspection of these units committed first. Read the return again; units already inspected are listed under inspections.");
+        }
+    }
+
+    /// <summary>
+    /// Records inspected units (not saved): each unit's inspection and its proposed disposition by the rule table, the audit,
+    /// and the move to inspected once every unit is done. Returns the units and how many are left.
+    /// </summary>
+    public static async Task<(List<InspectedUnitDto> Units, int Left)> RecordAsync(RetourDb db, WarehouseRules rules, Return ret,
+        IReadOnlyList<(ReturnLine Line, int Unit, Grade Grade, Dictionary<string, bool> Checklist, string? Notes)> planned, int inspectedBefore,
+        Actor actor, DateTimeOffset now, CancellationToken ct)
+    {
+        var taken = inspectedBefore + planned.Count;
         var orderLineIds = ret.Lines.Select(l => l.OrderLineId).ToList();
         var prices = await db.OrderLines.AsNoTracking().Where(l => orderLineIds.Contains(l.Id))
             .Select(l => new { l.Id, l.UnitPrice, l.Quantity, l.Discount }).ToDictionaryAsync(l => l.Id, ct);
@@ -136,20 +160,10 @@ public static class InspectReturn
             });
             units.Add(new InspectedUnitDto(InspectionDto.From(inspection), disposition is null ? null : DispositionDto.From(disposition)));
         }
-        var left = ret.Lines.Sum(l => l.Quantity) - taken.Count;
+        var left = ret.Lines.Sum(l => l.Quantity) - taken;
         if (left == 0) await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Inspected, actor, "every unit is inspected", now, ct);
         else ret.Touch(now);
 
-        var preview = await RefundMath.SettleAsync(db, policies, ret, extraGrades: planned.Select(p => (p.Line.Id, p.Unit, p.Grade)).ToList(), ct);
-        var result = new InspectionResultDto(ret.Id, ret.Rma, ret.Status, units, left, RefundEstimateDto.From(preview));
-        try
-        {
-            return await db.CommitAsync(idem, TypedResults.Ok(result), now, ct);
-        }
-        catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e) || (e is DbUpdateException u && DbErrors.IsUniqueViolation(u, "inspections")))
-        {
-            return Problems.Result(409, "concurrent_inspection", "Someone inspected this return meanwhile",
-                "Another inspection of these units committed first. Read the return again; units already inspected are listed under inspections.");
-        }
+        return (units, left);
     }
 }
