@@ -22,6 +22,14 @@ public abstract record PaymentOutcome
     public sealed record Unknown(string Error) : PaymentOutcome;
 }
 
+/// <summary>What the provider said about a key: it paid (with its reference), it did not, or it could not be asked.</summary>
+public abstract record PaymentLookup
+{
+    public sealed record Found(string Reference) : PaymentLookup;
+    public sealed record NotFound : PaymentLookup;
+    public sealed record Failed(string Error) : PaymentLookup;
+}
+
 /// <summary>A payment provider that refunds to the original payment. Every call carries Retour's idempotency key, and the provider pays once per key.</summary>
 public interface IPaymentProvider
 {
@@ -68,6 +76,8 @@ public sealed class SandboxPaymentProvider(IServiceScopeFactory scopes) : IPayme
     {
         var options = await OptionsAsync(r.MerchantId, ct);
         if (options.LatencyMs > 0) await Task.Delay(Random.Shared.Next(options.LatencyMs / 2, options.LatencyMs + 1), ct);
+        // A key that already paid gets that payment back, as a real provider replays an idempotent request: never a decline.
+        if (await FindAsync(r.MerchantId, r.IdempotencyKey, ct) is { } paid) return new PaymentOutcome.Paid(paid);
         if (Roll(options.DeclineRate)) return new PaymentOutcome.Declined("card_declined: the issuer refused the refund (sandbox)");
         if (Roll(options.TimeoutRate)) await Task.Delay(Timeout.Infinite, ct); // the caller's timeout ends it
         var reference = await PayAsync(r, ct);
@@ -126,6 +136,25 @@ public sealed class SandboxPaymentProvider(IServiceScopeFactory scopes) : IPayme
 public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings settings)
 {
     public IPaymentProvider Provider => provider;
+
+    /// <summary>Asks the provider about a key, with the same timeout as a call; a failure to ask is not a "no".</summary>
+    public async Task<PaymentLookup> FindAsync(Guid merchantId, string key, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(settings.PaymentTimeout);
+        try
+        {
+            return await provider.FindAsync(merchantId, key, cts.Token) is { } reference ? new PaymentLookup.Found(reference) : new PaymentLookup.NotFound();
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new PaymentLookup.Failed($"no answer within {settings.PaymentTimeout.TotalMilliseconds:0} ms");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
+        {
+            return new PaymentLookup.Failed(e.Message);
+        }
+    }
 
     public async Task<PaymentOutcome> RefundAsync(PaymentRefundRequest request, CancellationToken ct)
     {

@@ -124,9 +124,15 @@ public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, Ret
     {
         if (refund.Status == RefundStatus.Issued) return;
         PaymentOutcome outcome;
-        // A pending refund that was called before (or whose caller may have died mid-call) is asked about first.
-        if ((askFirst || refund.Attempts > 0) && refund.Status == RefundStatus.Pending && await payments.Provider.FindAsync(refund.MerchantId, refund.ProviderKey, ct) is { } found)
-            outcome = new PaymentOutcome.Paid(found); // it paid last time; the answer was lost
+        // A refund that was called before (pending or failed: a decline may have been followed by a call whose answer was
+        // lost), or whose caller may have died mid-call, is asked about first; only a clear "no" leads to a new call.
+        if (askFirst || refund.Attempts > 0)
+            outcome = await payments.FindAsync(refund.MerchantId, refund.ProviderKey, ct) switch
+            {
+                PaymentLookup.Found f => new PaymentOutcome.Paid(f.Reference), // it paid last time; the answer was lost
+                PaymentLookup.Failed e => new PaymentOutcome.Unknown("the provider could not be asked: " + e.Error),
+                _ => await payments.RefundAsync(new PaymentRefundRequest(refund.MerchantId, refund.ProviderKey, refund.PaymentReference, refund.Amount, refund.Currency), ct),
+            };
         else
             outcome = await payments.RefundAsync(new PaymentRefundRequest(refund.MerchantId, refund.ProviderKey, refund.PaymentReference, refund.Amount, refund.Currency), ct);
         var ret = await db.Returns.Include(r => r.Lines).FirstAsync(r => r.Id == refund.ReturnId, ct);
@@ -144,6 +150,7 @@ public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, Ret
                 db.Publish("refund.failed", Event(refund), now);
                 break;
             case PaymentOutcome.Unknown u:
+                refund.Status = RefundStatus.Pending; // it may have paid: asked about before anything else, never left as failed
                 refund.LastError = Trim("outcome unknown: " + u.Error + "; the provider will be asked before any new attempt");
                 Retry(db, ret, refund, now);
                 Audit(db, ret, refund, "refund_outcome_unknown", actor, refund.LastError, now);

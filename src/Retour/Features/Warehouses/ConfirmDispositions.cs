@@ -85,6 +85,8 @@ public static class ConfirmDispositions
 
         var now = clock.GetUtcNow();
         var actor = Actor.From(http.User);
+        // The stock update runs as its own statement: in one transaction with the rest, so a 409 below undoes it too.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var soldAt = await db.Orders.AsNoTracking().Where(o => o.Id == ret.OrderId).Select(o => o.DeliveredAt ?? o.PlacedAt).FirstAsync(ct);
         var costs = await CostsAsync(db, chosen.Select(c => c.Unit.Sku), ct);
         foreach (var (d, final, channel, reason) in chosen)
@@ -123,7 +125,9 @@ public static class ConfirmDispositions
         await CloseIfDoneAsync(db, ret, actor, now, ct, all);
         try
         {
-            return await db.CommitAsync(idem, TypedResults.Ok(all.Select(DispositionDto.From).ToList()), now, ct);
+            var result = await db.CommitAsync(idem, TypedResults.Ok(all.Select(DispositionDto.From).ToList()), now, ct);
+            await tx.CommitAsync(ct);
+            return result;
         }
         catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e) || (e is DbUpdateException u && DbErrors.IsUniqueViolation(u, "rtv_batches")))
         {

@@ -23,7 +23,7 @@ public static class InspectionPhotos
 
     public static void Map(RouteGroupBuilder api) =>
         api.MapPost("/returns/{idOrRma}/inspections/{inspectionId:guid}/photos", Add).RequireScope(Scopes.WarehouseWrite)
-            .WithName("AddInspectionPhoto").WithTags("Warehouse")
+            .WithName("AddInspectionPhoto").WithTags("Warehouse").WithMetadata(new BodyLimitAttribute(Photos.MaxBytes + 64 * 1024))
             .WithSummary("Add a photo to an inspected unit")
             .WithDescription($"The image as the body (image/jpeg, image/png or image/webp, at most {Photos.MaxBytes / (1024 * 1024)} MiB) or the multipart field 'photo'. " +
                              $"At most {MaxPerUnit} per unit. Answers 201 with the inspection and its photo URLs.");

@@ -55,6 +55,9 @@ public static class ErrorHandling
                 var inner = ex.InnerException?.Message;
                 return (bad.StatusCode, "bad_request", "The request could not be read", inner is null ? bad.Message : $"{bad.Message} {inner}", null);
             }
+            // A multipart body that does not parse (no boundary, a cut-off section): the sender's mistake, not ours.
+            if (ex is InvalidDataException)
+                return (400, "bad_request", "The request could not be read", ex.Message, null);
             return (500, "internal_error", "Something went wrong on our side", "The error has been logged. Retry later or contact support with the trace id.", null);
         }
 

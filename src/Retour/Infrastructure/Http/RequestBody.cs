@@ -33,7 +33,15 @@ public static class RequestBody
     public static async Task<byte[]?> ReadUploadAsync(this HttpRequest request, string field, CancellationToken ct)
     {
         if (!request.HasFormContentType) return await request.ReadAllBytesAsync(ct);
-        var form = await request.ReadFormAsync(ct);
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(ct);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && !ct.IsCancellationRequested)
+        {
+            throw new BadHttpRequestException($"The multipart form could not be read: {e.Message}", StatusCodes.Status400BadRequest, e);
+        }
         var file = form.Files.GetFile(field) ?? (form.Files.Count == 1 ? form.Files[0] : null);
         if (file is null) return null;
         using var ms = new MemoryStream();
