@@ -9,6 +9,7 @@ using Retour.Features.Refunds;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
 using Retour.Features.Warehouses;
+using Retour.Features.Webhooks;
 using Retour.Infrastructure;
 
 // `retour <command>` runs a command-line task; no command (or `retour web`) serves the API.
@@ -27,6 +28,7 @@ builder.Services
     .AddReturns()
     .AddCarriers()
     .AddRefunds()
+    .AddWebhooks()
     .AddDemo()
     .AddPortal();
 
@@ -43,6 +45,7 @@ app.MapCatalog(api);
 app.MapCarriers(api);
 app.MapWarehouse(api);
 app.MapRefunds(api);
+app.MapWebhooks(api);
 app.MapPortal();
 app.MapHostEndpoints();
 

@@ -46,6 +46,10 @@ public sealed record RetourSettings
     /// How long a refund being paid is held by the caller before the worker may take it over (and ask the provider first):
     /// past two payment timeouts the caller has died. Taking over early is safe too, because every call carries the same key.
     /// </summary>
+    /// <summary>Outgoing webhooks: one attempt's timeout, the first retry's wait (doubling, capped at an hour), and when to give up.</summary>
+    public TimeSpan WebhookTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan WebhookRetryBase { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan WebhookGiveUpAfter { get; init; } = TimeSpan.FromHours(24);
     public TimeSpan RefundLease => PaymentTimeout * 2 + TimeSpan.FromSeconds(5);
 
     public static RetourSettings From(IConfiguration c)
@@ -88,6 +92,9 @@ public sealed record RetourSettings
             PaymentTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_PAYMENT_TIMEOUT_MS"], out var pt) && pt is >= 10 and <= 600_000 ? pt : 10_000),
             RefundMaxAttempts = int.TryParse(c["RETOUR_REFUND_MAX_ATTEMPTS"], out var rm) && rm is >= 1 and <= 50 ? rm : 6,
             RefundRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_REFUND_RETRY_MS"], out var rr) && rr is >= 10 and <= 3_600_000 ? rr : 30_000),
+            WebhookTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_TIMEOUT_MS"], out var wt) && wt is >= 100 and <= 60_000 ? wt : 10_000),
+            WebhookRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_RETRY_MS"], out var wr) && wr is >= 10 and <= 3_600_000 ? wr : 30_000),
+            WebhookGiveUpAfter = TimeSpan.FromMilliseconds(long.TryParse(c["RETOUR_WEBHOOK_GIVE_UP_MS"], out var wg) && wg is >= 1000 and <= 7L * 86_400_000 ? wg : 86_400_000),
             SandboxSpeed = double.TryParse(c["RETOUR_SANDBOX_SPEED"], System.Globalization.CultureInfo.InvariantCulture, out var sp) && sp is >= 1 and <= 1_000_000 ? sp : 360,
         };
     }

@@ -68,8 +68,11 @@ public static class Scopes
     public const string RefundsRead = "refunds:read";
     /// <summary>Issue and retry refunds, and redeem store credit.</summary>
     public const string RefundsWrite = "refunds:write";
+    /// <summary>See and manage outgoing webhook endpoints and their delivery logs (the secret is shown once, on creation).</summary>
+    public const string WebhooksRead = "webhooks:read";
+    public const string WebhooksWrite = "webhooks:write";
 
     public static readonly IReadOnlyList<string> All =
         [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead, CarriersWrite,
-         WarehouseRead, WarehouseWrite, WarehouseAdmin, RefundsRead, RefundsWrite];
+         WarehouseRead, WarehouseWrite, WarehouseAdmin, RefundsRead, RefundsWrite, WebhooksRead, WebhooksWrite];
 }

@@ -1,3 +1,4 @@
+using Retour.Features.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Returns;
 using Retour.Features.Carriers;
@@ -56,6 +57,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<StoreCreditEntry> StoreCreditEntries => Set<StoreCreditEntry>();
     public DbSet<ExchangeOrder> ExchangeOrders => Set<ExchangeOrder>();
     public DbSet<SandboxPayment> SandboxPayments => Set<SandboxPayment>();
+    public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
     public TenantContext Tenant => tenant;
 
@@ -105,6 +108,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new StoreCreditEntry.Config());
         mb.ApplyConfiguration(new ExchangeOrder.Config());
         mb.ApplyConfiguration(new SandboxPayment.Config());
+        mb.ApplyConfiguration(new WebhookEndpoint.Config());
+        mb.ApplyConfiguration(new WebhookDelivery.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -127,6 +132,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<MerchantLogo>(mb);
         TenantFilter<UnmatchedParcel>(mb);
         TenantFilter<Inspection>(mb);
+        TenantFilter<WebhookEndpoint>(mb);
+        TenantFilter<WebhookDelivery>(mb);
         TenantFilter<UnitDisposition>(mb);
         TenantFilter<RtvBatch>(mb);
         TenantFilter<Refund>(mb);
@@ -172,6 +179,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(StoreCreditEntry)] = "store_credit_entries",
             [typeof(ExchangeOrder)] = "exchange_orders",
             [typeof(SandboxPayment)] = "sandbox_payments",
+            [typeof(WebhookEndpoint)] = "webhook_endpoints",
+            [typeof(WebhookDelivery)] = "webhook_deliveries",
         });
     }
 

@@ -12,6 +12,11 @@ public interface IOutboxHandler
     IReadOnlyCollection<string> Types { get; }
     /// <summary>Runs in a scope whose tenant is the message's merchant. Changes made through <paramref name="db"/> commit with the inbox row.</summary>
     Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct);
+    /// <summary>
+    /// Whether this message concerns the handler at all (say, only merchants with a webhook endpoint). False skips it
+    /// without a scope or an inbox row; the answer may come from a cache, so it must be safe to say true needlessly.
+    /// </summary>
+    ValueTask<bool> WantsAsync(OutboxMessage message, CancellationToken ct) => ValueTask.FromResult(true);
 }
 
 /// <summary>
@@ -80,7 +85,8 @@ public sealed class OutboxRelay(
             var relevant = _handlers.Where(h => h.Types.Contains(message.Type)).ToList();
             try
             {
-                foreach (var handler in relevant) await RunHandlerAsync(handler, message, ct);
+                foreach (var handler in relevant)
+                    if (await handler.WantsAsync(message, ct)) await RunHandlerAsync(handler, message, ct);
                 done.Add(message.Id);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
