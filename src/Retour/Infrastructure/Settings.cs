@@ -50,6 +50,8 @@ public sealed record RetourSettings
     public TimeSpan WebhookTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan WebhookRetryBase { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan WebhookGiveUpAfter { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>Whether webhook URLs may point at this machine (localhost, 127.0.0.1): for development and tests only.</summary>
+    public bool WebhookAllowLocal { get; init; }
     public TimeSpan RefundLease => PaymentTimeout * 2 + TimeSpan.FromSeconds(5);
 
     public static RetourSettings From(IConfiguration c)
@@ -92,6 +94,7 @@ public sealed record RetourSettings
             PaymentTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_PAYMENT_TIMEOUT_MS"], out var pt) && pt is >= 10 and <= 600_000 ? pt : 10_000),
             RefundMaxAttempts = int.TryParse(c["RETOUR_REFUND_MAX_ATTEMPTS"], out var rm) && rm is >= 1 and <= 50 ? rm : 6,
             RefundRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_REFUND_RETRY_MS"], out var rr) && rr is >= 10 and <= 3_600_000 ? rr : 30_000),
+            WebhookAllowLocal = string.Equals(c["RETOUR_WEBHOOK_ALLOW_LOCAL"], "true", StringComparison.OrdinalIgnoreCase),
             WebhookTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_TIMEOUT_MS"], out var wt) && wt is >= 100 and <= 60_000 ? wt : 10_000),
             WebhookRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_RETRY_MS"], out var wr) && wr is >= 10 and <= 3_600_000 ? wr : 30_000),
             WebhookGiveUpAfter = TimeSpan.FromMilliseconds(long.TryParse(c["RETOUR_WEBHOOK_GIVE_UP_MS"], out var wg) && wg is >= 1000 and <= 7L * 86_400_000 ? wg : 86_400_000),

@@ -15,18 +15,18 @@ namespace Retour.Features.Webhooks;
 public sealed record WebhookInput(string? Url, List<string?>? Events, string? Description, bool? Active);
 
 public sealed record WebhookEndpointDto(Guid Id, string Url, IReadOnlyList<string> Events, string? Description, bool Active, string? DisabledReason,
-    DateTimeOffset? DisabledAt, int ConsecutiveFailures, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Secret)
+    DateTimeOffset? DisabledAt, int ConsecutiveFailures, DateTimeOffset? LastSuccessAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Secret)
 {
     public static WebhookEndpointDto From(WebhookEndpoint e, bool withSecret = false) => new(e.Id, e.Url, JsonSerializer.Deserialize<string[]>(e.EventsJson) ?? [],
-        e.Description, e.Active, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures, e.CreatedAt, e.UpdatedAt, withSecret ? e.Secret : null);
+        e.Description, e.Active, e.DisabledReason, e.DisabledAt, e.ConsecutiveFailures, e.LastSuccessAt, e.CreatedAt, e.UpdatedAt, withSecret ? e.Secret : null);
 }
 
 public sealed record WebhookDeliveryDto(Guid Id, Guid EndpointId, Guid EventId, string EventType, string Status, int Attempts, int? LastStatusCode,
     string? LastError, string? LastResponse, double? LastDurationMs, DateTimeOffset? LastAttemptAt, DateTimeOffset? NextAttemptAt, DateTimeOffset? DeliveredAt,
-    DateTimeOffset CreatedAt, JsonElement? Payload)
+    DateTimeOffset? ReplayedAt, DateTimeOffset CreatedAt, JsonElement? Payload)
 {
     public static WebhookDeliveryDto From(WebhookDelivery d, bool withBody = false) => new(d.Id, d.EndpointId, d.EventId, d.EventType, d.Status, d.Attempts,
-        d.LastStatusCode, d.LastError, d.LastResponse, d.LastDurationMs, d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt,
+        d.LastStatusCode, d.LastError, d.LastResponse, d.LastDurationMs, d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.ReplayedAt, d.CreatedAt,
         withBody ? JsonDocument.Parse(d.Body).RootElement.Clone() : null);
 }
 
@@ -60,33 +60,36 @@ public static class WebhookEndpoints
     }
 
     /// <summary>https, or http to this machine (for development and tests). No credentials in the URL, no fragment.</summary>
-    public static string? UrlProblem(string? url)
+    public static string? UrlProblem(string? url, bool allowLocal)
     {
         if (string.IsNullOrWhiteSpace(url)) return "Give the URL to send events to.";
         if (url.Length > 2000) return "At most 2000 characters.";
         if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http")) return "Use an absolute https:// URL.";
         if (!string.IsNullOrEmpty(u.UserInfo)) return "Leave credentials out of the URL; deliveries are authenticated by their signature.";
         if (!string.IsNullOrEmpty(u.Fragment)) return "A URL with a #fragment cannot be posted to.";
-        var local = u.IsLoopback || u.Host == "localhost";
-        if (u.Scheme == "http" && !local) return "Use https://; plain http is only accepted for this machine (localhost, 127.0.0.1).";
-        if (!local && IPAddress.TryParse(u.Host, out var ip) && IsPrivate(ip)) return "A private network address cannot receive webhooks; use a public https:// URL.";
+        var local = u.IsLoopback || u.Host is "localhost" || u.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+        if (local && !allowLocal) return "This server does not send webhooks to itself (set RETOUR_WEBHOOK_ALLOW_LOCAL=true for development).";
+        if (u.Scheme == "http" && !local) return "Use https://; plain http is only accepted for this machine, in development.";
+        if (!local && IPAddress.TryParse(u.Host.Trim('[', ']'), out var ip) && IsPrivate(ip)) return "A private network address cannot receive webhooks; use a public https:// URL.";
         return null;
     }
 
-    private static bool IsPrivate(IPAddress ip)
+    public static bool IsPrivate(IPAddress ip)
     {
-        if (ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal) return true;
-        var b = ip.MapToIPv4().GetAddressBytes();
-        return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && (b[0] == 10 || b[0] == 0 || (b[0] == 172 && b[1] is >= 16 and < 32)
-            || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and < 128));
+        if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
+        if (IPAddress.IsLoopback(ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any) || ip.Equals(IPAddress.IPv6None)) return true;
+        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) return ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal;
+        var b = ip.GetAddressBytes();
+        return b[0] == 10 || b[0] == 0 || (b[0] == 172 && b[1] is >= 16 and < 32) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254)
+            || (b[0] == 100 && b[1] is >= 64 and < 128);
     }
 
-    private static List<FieldError> Check(WebhookInput input, bool creating, out List<string> events)
+    private static List<FieldError> Check(WebhookInput input, bool creating, bool allowLocal, out List<string> events)
     {
         var errors = new List<FieldError>();
         events = [];
         if (creating || input.Url is not null)
-            if (UrlProblem(input.Url) is { } p) errors.Add(new("url", p));
+            if (UrlProblem(input.Url, allowLocal) is { } p) errors.Add(new("url", p));
         if (creating || input.Events is not null)
         {
             if (input.Events is not { Count: > 0 }) errors.Add(new("events", "Name at least one event, or \"*\" for all of them (GET /api/v1/webhooks/events lists them)."));
@@ -104,11 +107,12 @@ public static class WebhookEndpoints
 
     private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
 
-    public static async Task<Results<Created<WebhookEndpointDto>, ProblemHttpResult>> Create(HttpContext http, RetourDb db, WebhookDirectory directory, TimeProvider clock, CancellationToken ct)
+    public static async Task<Results<Created<WebhookEndpointDto>, ProblemHttpResult>> Create(HttpContext http, RetourDb db, WebhookDirectory directory,
+        Infrastructure.RetourSettings settings, TimeProvider clock, CancellationToken ct)
     {
         var (input, problem) = await http.Request.ReadStrictJsonAsync<WebhookInput>("Send {\"url\": \"https://…\", \"events\": [\"return.requested\"]}.", ct);
         if (problem is not null) return problem;
-        var errors = Check(input!, creating: true, out var events);
+        var errors = Check(input!, creating: true, settings.WebhookAllowLocal, out var events);
         if (errors.Count > 0) return Problems.Validation(errors);
         if (await db.WebhookEndpoints.CountAsync(ct) >= MaxEndpoints)
             return Problems.Result(409, "too_many_webhooks", "Too many webhook endpoints", $"A shop has at most {MaxEndpoints}; remove one first.");
@@ -133,13 +137,13 @@ public static class WebhookEndpoints
             ? TypedResults.Ok(WebhookEndpointDto.From(e)) : Problems.NotFound($"There is no webhook endpoint '{id}'.");
 
     public static async Task<Results<Ok<WebhookEndpointDto>, ProblemHttpResult>> Update(Guid id, HttpContext http, RetourDb db, WebhookDirectory directory,
-        TimeProvider clock, CancellationToken ct)
+        Infrastructure.RetourSettings settings, TimeProvider clock, CancellationToken ct)
     {
         var (input, problem) = await http.Request.ReadStrictJsonAsync<WebhookInput>("Send any of {\"url\", \"events\", \"description\", \"active\"}.", ct);
         if (problem is not null) return problem;
         var e = await db.WebhookEndpoints.FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return Problems.NotFound($"There is no webhook endpoint '{id}'.");
-        var errors = Check(input!, creating: false, out var events);
+        var errors = Check(input!, creating: false, settings.WebhookAllowLocal, out var events);
         if (errors.Count > 0) return Problems.Validation(errors);
         var now = clock.GetUtcNow();
         if (input!.Url is not null) e.Url = input.Url.Trim();
@@ -210,8 +214,10 @@ public static class WebhookEndpoints
         if (d is null) return Problems.NotFound($"There is no delivery '{deliveryId}' for this endpoint.");
         var e = await db.WebhookEndpoints.AsNoTracking().FirstAsync(x => x.Id == id, ct);
         if (!e.Active) return Problems.Result(409, "webhook_disabled", "The endpoint is disabled", "Activate it first (PATCH {\"active\": true}), then replay.");
+        if (d.Status == DeliveryStatus.Sending && d.NextAttemptAt > clock.GetUtcNow())
+            return Problems.Result(409, "delivery_in_flight", "This delivery is being sent right now", "Read it again in a moment.");
         var now = clock.GetUtcNow();
-        (d.Status, d.NextAttemptAt, d.UpdatedAt) = (DeliveryStatus.Pending, now, now);
+        (d.Status, d.NextAttemptAt, d.ReplayedAt, d.UpdatedAt) = (DeliveryStatus.Pending, now, now, now); // a new 24-hour window
         Audit(db, http, e.Id, "webhook_replayed", $"{d.EventType} {d.EventId}", now);
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateConcurrencyException) { return Problems.Result(409, "delivery_in_flight", "This delivery is being sent right now", "Read it again in a moment."); }

@@ -20,6 +20,8 @@ public sealed class WebhookEndpoint : ITenantOwned
     public string? DisabledReason { get; set; }
     public DateTimeOffset? DisabledAt { get; set; }
     public int ConsecutiveFailures { get; set; }
+    /// <summary>The last 2xx answer: an endpoint is switched off only when nothing got through for the whole retry window.</summary>
+    public DateTimeOffset? LastSuccessAt { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 
@@ -45,9 +47,11 @@ public static class DeliveryStatus
     public const string Delivered = "delivered";
     /// <summary>Failed at least once; retried with backoff.</summary>
     public const string Failed = "failed";
+    /// <summary>Being sent right now (leased); a sender that died leaves it to be taken again when the lease ends.</summary>
+    public const string Sending = "sending";
     /// <summary>Gave up after 24 hours (or the endpoint was removed or disabled); replay sends it again.</summary>
     public const string Dead = "dead";
-    public static readonly string[] All = [Pending, Delivered, Failed, Dead];
+    public static readonly string[] All = [Pending, Sending, Delivered, Failed, Dead];
 }
 
 /// <summary>One event for one endpoint: the exact body sent (so a replay sends the same bytes), and every attempt's outcome.</summary>
@@ -69,8 +73,11 @@ public sealed class WebhookDelivery : ITenantOwned
     public double? LastDurationMs { get; set; }
     public DateTimeOffset? LastAttemptAt { get; set; }
     public DateTimeOffset? DeliveredAt { get; set; }
+    /// <summary>When it was last replayed: the 24-hour retry window runs from here (or from its creation).</summary>
+    public DateTimeOffset? ReplayedAt { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset WindowStart => ReplayedAt ?? CreatedAt;
 
     internal sealed class Config : IEntityTypeConfiguration<WebhookDelivery>
     {
@@ -87,6 +94,7 @@ public sealed class WebhookDelivery : ITenantOwned
             b.Property(x => x.LastError).HasMaxLength(1000);
             b.Property(x => x.LastResponse).HasMaxLength(1000);
             b.Property(x => x.UpdatedAt).IsConcurrencyToken();
+            b.Ignore(x => x.WindowStart);
         }
     }
 }

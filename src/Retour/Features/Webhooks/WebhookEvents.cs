@@ -36,23 +36,30 @@ public sealed class WebhookDirectory(IServiceScopeFactory scopes, TimeProvider c
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(3);
     private readonly ConcurrentDictionary<Guid, (DateTimeOffset At, string[][] Subscriptions)> _cache = new();
+    private long _generation;
 
     public async ValueTask<bool> AnyFor(Guid merchantId, string type, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         if (!_cache.TryGetValue(merchantId, out var entry) || now - entry.At > Ttl)
         {
+            var generation = Interlocked.Read(ref _generation);
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(merchantId);
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
             var events = await db.WebhookEndpoints.AsNoTracking().Where(e => e.Active).Select(e => e.EventsJson).ToListAsync(ct);
             entry = (now, [.. events.Select(j => JsonSerializer.Deserialize<string[]>(j) ?? [])]);
-            _cache[merchantId] = entry;
+            // A change committed while this read ran (Forget bumped the generation) may be missing from it: use it once, keep nothing.
+            if (Interlocked.Read(ref _generation) == generation) _cache[merchantId] = entry;
         }
         return entry.Subscriptions.Any(s => WebhookEvents.Matches(s, type));
     }
 
-    public void Forget(Guid merchantId) => _cache.TryRemove(merchantId, out _);
+    public void Forget(Guid merchantId)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.TryRemove(merchantId, out _);
+    }
 }
 
 /// <summary>

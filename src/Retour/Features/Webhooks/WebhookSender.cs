@@ -27,10 +27,12 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            // At most 5 per endpoint in a batch, so one slow receiver holds up others by one round at most.
             due = (await db.WebhookDeliveries.IgnoreQueryFilters().AsNoTracking()
-                .Where(d => (d.Status == DeliveryStatus.Pending || d.Status == DeliveryStatus.Failed) && d.NextAttemptAt != null && d.NextAttemptAt <= now)
-                .OrderBy(d => d.NextAttemptAt).Take(50).Select(d => new { d.Id, d.MerchantId }).ToListAsync(ct))
-                .Select(d => (d.Id, d.MerchantId)).ToList();
+                .Where(d => (d.Status == DeliveryStatus.Pending || d.Status == DeliveryStatus.Failed || d.Status == DeliveryStatus.Sending)
+                            && d.NextAttemptAt != null && d.NextAttemptAt <= now)
+                .OrderBy(d => d.NextAttemptAt).Take(200).Select(d => new { d.Id, d.MerchantId, d.EndpointId }).ToListAsync(ct))
+                .GroupBy(d => d.EndpointId).SelectMany(g => g.Take(5)).Take(50).Select(d => (d.Id, d.MerchantId)).ToList();
         }
         if (due.Count == 0) return 0;
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (d, token) =>
@@ -57,8 +59,8 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
             await SaveAsync(db, ct);
             return;
         }
-        delivery.NextAttemptAt = now + Lease;
-        if (!await SaveAsync(db, ct)) return; // another sender leased it
+        (delivery.Status, delivery.NextAttemptAt) = (DeliveryStatus.Sending, now + Lease);
+        if (!await SaveAsync(db, ct)) return; // another sender leased it (or a replay changed it)
 
         var (status, error, response, ms) = await PostAsync(endpoint, delivery, ct);
         now = clock.GetUtcNow();
@@ -71,7 +73,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
         else
         {
             var next = now + WebhookSignature.Backoff(delivery.Attempts, settings.WebhookRetryBase);
-            giveUp = next - delivery.CreatedAt > settings.WebhookGiveUpAfter;
+            giveUp = next - delivery.WindowStart > settings.WebhookGiveUpAfter;
             (delivery.Status, delivery.NextAttemptAt) = giveUp ? (DeliveryStatus.Dead, (DateTimeOffset?)null) : (DeliveryStatus.Failed, next);
         }
         // The endpoint's counters and its switch-off are conditional updates in the same transaction: several deliveries
@@ -80,15 +82,19 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
         if (!await SaveAsync(db, ct)) return;
         var id2 = endpoint.Id;
         if (ok)
-            await db.WebhookEndpoints.Where(e => e.Id == id2 && e.ConsecutiveFailures != 0).ExecuteUpdateAsync(u => u.SetProperty(e => e.ConsecutiveFailures, 0), ct);
+            await db.WebhookEndpoints.Where(e => e.Id == id2).ExecuteUpdateAsync(u => u.SetProperty(e => e.ConsecutiveFailures, 0).SetProperty(e => e.LastSuccessAt, now), ct);
         else
         {
             await db.WebhookEndpoints.Where(e => e.Id == id2).ExecuteUpdateAsync(u => u.SetProperty(e => e.ConsecutiveFailures, e => e.ConsecutiveFailures + 1), ct);
             if (giveUp)
             {
-                // A day of failures: switch the endpoint off so its queue stops growing, and tell the merchant's admins.
-                var reason = $"Deliveries failed for {settings.WebhookGiveUpAfter.TotalHours:0.#} hours (last: {error ?? $"HTTP {status}"}).";
-                var switched = await db.WebhookEndpoints.Where(e => e.Id == id2 && e.Active).ExecuteUpdateAsync(u => u
+                // Nothing got through for the whole retry window: switch the endpoint off so its queue stops growing, and
+                // tell the merchant's admins. An endpoint that still answers other deliveries stays on.
+                var reason = Trim($"Deliveries failed for {settings.WebhookGiveUpAfter.TotalHours:0.#} hours (last: {error ?? $"HTTP {status}"}).", 500);
+                var since = delivery.WindowStart;
+                // Nor one a person changed (re-activated, pointed elsewhere) since this delivery's window began.
+                var switched = await db.WebhookEndpoints.Where(e => e.Id == id2 && e.Active && (e.LastSuccessAt == null || e.LastSuccessAt < since) && e.UpdatedAt <= since)
+                    .ExecuteUpdateAsync(u => u
                     .SetProperty(e => e.Active, false).SetProperty(e => e.DisabledAt, now).SetProperty(e => e.DisabledReason, reason).SetProperty(e => e.UpdatedAt, now), ct);
                 if (switched == 1)
                 {
@@ -125,7 +131,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
         {
             return (null, $"no answer within {settings.WebhookTimeout.TotalSeconds:0.#} s", null, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException)
         {
             return (null, Trim(e.Message, 1000), null, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds);
         }

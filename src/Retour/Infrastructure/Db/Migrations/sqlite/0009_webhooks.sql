@@ -12,6 +12,7 @@ CREATE TABLE "webhook_endpoints" (
     "disabled_reason" TEXT NULL,
     "disabled_at" INTEGER NULL,
     "consecutive_failures" INTEGER NOT NULL,
+    "last_success_at" INTEGER NULL,
     "created_at" INTEGER NOT NULL,
     "updated_at" INTEGER NOT NULL,
     CONSTRAINT "FK_webhook_endpoints_merchants_merchant_id" FOREIGN KEY ("merchant_id") REFERENCES "merchants" ("id") ON DELETE RESTRICT
@@ -33,6 +34,7 @@ CREATE TABLE "webhook_deliveries" (
     "last_duration_ms" REAL NULL,
     "last_attempt_at" INTEGER NULL,
     "delivered_at" INTEGER NULL,
+    "replayed_at" INTEGER NULL,
     "created_at" INTEGER NOT NULL,
     "updated_at" INTEGER NOT NULL,
     CONSTRAINT "FK_webhook_deliveries_webhook_endpoints_endpoint_id" FOREIGN KEY ("endpoint_id") REFERENCES "webhook_endpoints" ("id") ON DELETE CASCADE
