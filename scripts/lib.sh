@@ -56,3 +56,28 @@ pg_stop() {
   "${run[@]}" "$(pg_bin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
+
+# A local SMTP sink (Debian's python3-aiosmtpd) that stores every message it receives in a Maildir under $1.
+smtp_start() {
+  local dir=$1
+  apt_install python3-aiosmtpd
+  mkdir -p "$dir/mail/tmp" "$dir/mail/new" "$dir/mail/cur"
+  SMTP_PORT=$(free_port)
+  # Debian's interpreter, where the package lives (a pyenv or venv python3 first on PATH would not have it).
+  /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$dir/mail" >"$dir/smtp.log" 2>&1 &
+  echo $! >"$dir/smtp.pid"
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
+    sleep 0.2
+  done
+  (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null || { cat "$dir/smtp.log" >&2; return 1; }
+  RETOUR_TEST_SMTP_PORT=$SMTP_PORT
+  RETOUR_TEST_MAILDIR="$dir/mail"
+  export RETOUR_TEST_SMTP_PORT RETOUR_TEST_MAILDIR
+}
+
+smtp_stop() {
+  local dir=$1
+  [ -f "$dir/smtp.pid" ] && kill "$(cat "$dir/smtp.pid")" 2>/dev/null || true
+  rm -rf "$dir"
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine: installs what the tests need from Debian when it is missing,
-# starts a throwaway PostgreSQL on 127.0.0.1, runs every test on SQLite and then on PostgreSQL, and stops it again.
+# starts a throwaway PostgreSQL and an SMTP sink on 127.0.0.1, runs every test on SQLite and then on PostgreSQL, and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -9,12 +9,16 @@ command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot
 
 # Fonts for the return labels and the portal (Latin and Cyrillic, Arabic, Korean), poppler-utils for reading PDFs back,
 # and Debian's Chromium, which the browser tests drive through Playwright (its own browser download is never used).
-apt_install fonts-noto-core fonts-nanum fonts-dejavu-core poppler-utils chromium
+# python3-aiosmtpd is the SMTP sink the notification tests send real email to.
+apt_install fonts-noto-core fonts-nanum fonts-dejavu-core poppler-utils chromium python3-aiosmtpd
 
 PG_DIR=$(mktemp -d /tmp/retour-pg.XXXXXX)
-trap 'pg_stop "$PG_DIR"' EXIT
+SMTP_DIR=$(mktemp -d /tmp/retour-smtp.XXXXXX)
+trap 'pg_stop "$PG_DIR"; smtp_stop "$SMTP_DIR"' EXIT
 log "Starting a throwaway PostgreSQL"
 pg_start "$PG_DIR"
+log "Starting an SMTP sink"
+smtp_start "$SMTP_DIR"
 
 log "Building"
 dotnet build Retour.slnx -c Release -v quiet -nologo

@@ -2,6 +2,7 @@ using Retour.Cli;
 using Retour.Features.Carriers;
 using Retour.Features.Catalog;
 using Retour.Features.Demo;
+using Retour.Features.Notifications;
 using Retour.Features.Orders;
 using Retour.Features.Policies;
 using Retour.Features.Portal;
@@ -29,6 +30,7 @@ builder.Services
     .AddCarriers()
     .AddRefunds()
     .AddWebhooks()
+    .AddNotifications()
     .AddDemo()
     .AddPortal();
 
@@ -46,6 +48,7 @@ app.MapCarriers(api);
 app.MapWarehouse(api);
 app.MapRefunds(api);
 app.MapWebhooks(api);
+app.MapNotifications(api);
 app.MapPortal();
 app.MapHostEndpoints();
 

@@ -50,6 +50,10 @@ public sealed record RetourSettings
     public TimeSpan WebhookTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan WebhookRetryBase { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan WebhookGiveUpAfter { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>The SMTP server notifications are sent through (configuration Smtp:Host, Smtp:Port, Smtp:From; env Smtp__Host …); no host, no email.</summary>
+    public string? SmtpHost { get; init; }
+    public int SmtpPort { get; init; } = 25;
+    public string SmtpFrom { get; init; } = "Retour <no-reply@retour.local>";
     /// <summary>Whether webhook URLs may point at this machine (localhost, 127.0.0.1): for development and tests only.</summary>
     public bool WebhookAllowLocal { get; init; }
     public TimeSpan RefundLease => PaymentTimeout * 2 + TimeSpan.FromSeconds(5);
@@ -94,6 +98,9 @@ public sealed record RetourSettings
             PaymentTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_PAYMENT_TIMEOUT_MS"], out var pt) && pt is >= 10 and <= 600_000 ? pt : 10_000),
             RefundMaxAttempts = int.TryParse(c["RETOUR_REFUND_MAX_ATTEMPTS"], out var rm) && rm is >= 1 and <= 50 ? rm : 6,
             RefundRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_REFUND_RETRY_MS"], out var rr) && rr is >= 10 and <= 3_600_000 ? rr : 30_000),
+            SmtpHost = Blank(c["Smtp:Host"]),
+            SmtpPort = int.TryParse(c["Smtp:Port"], out var smtpPort) && smtpPort is > 0 and < 65536 ? smtpPort : 25,
+            SmtpFrom = Blank(c["Smtp:From"]) ?? "Retour <no-reply@retour.local>",
             WebhookAllowLocal = string.Equals(c["RETOUR_WEBHOOK_ALLOW_LOCAL"], "true", StringComparison.OrdinalIgnoreCase),
             WebhookTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_TIMEOUT_MS"], out var wt) && wt is >= 100 and <= 60_000 ? wt : 10_000),
             WebhookRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_RETRY_MS"], out var wr) && wr is >= 10 and <= 3_600_000 ? wr : 30_000),

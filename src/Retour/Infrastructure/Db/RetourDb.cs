@@ -1,3 +1,4 @@
+using Retour.Features.Notifications;
 using Retour.Features.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Returns;
@@ -59,6 +60,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<SandboxPayment> SandboxPayments => Set<SandboxPayment>();
     public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<Notification> Notifications => Set<Notification>();
 
     public TenantContext Tenant => tenant;
 
@@ -110,6 +112,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new SandboxPayment.Config());
         mb.ApplyConfiguration(new WebhookEndpoint.Config());
         mb.ApplyConfiguration(new WebhookDelivery.Config());
+        mb.ApplyConfiguration(new Notification.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -134,6 +137,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<Inspection>(mb);
         TenantFilter<WebhookEndpoint>(mb);
         TenantFilter<WebhookDelivery>(mb);
+        TenantFilter<Notification>(mb);
         TenantFilter<UnitDisposition>(mb);
         TenantFilter<RtvBatch>(mb);
         TenantFilter<Refund>(mb);
@@ -181,6 +185,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(SandboxPayment)] = "sandbox_payments",
             [typeof(WebhookEndpoint)] = "webhook_endpoints",
             [typeof(WebhookDelivery)] = "webhook_deliveries",
+            [typeof(Notification)] = "notifications",
         });
     }
 

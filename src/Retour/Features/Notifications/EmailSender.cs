@@ -1,0 +1,115 @@
+using System.Net.Mail;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Retour.Infrastructure;
+using Retour.Infrastructure.Db;
+
+namespace Retour.Features.Notifications;
+
+/// <summary>
+/// Sends queued emails over SMTP (System.Net.Mail; no TLS to 127.0.0.1, STARTTLS elsewhere). Each is leased first
+/// (status sending under the row's concurrency token); a failure is retried after 30 s, 1, 2, 4 … minutes, eight times,
+/// then it is dead and listed in the log. Plain text, UTF-8, with the merchant's name as the sender's display name.
+/// </summary>
+public sealed class EmailSender(IServiceScopeFactory scopes, RetourSettings settings, MerchantDirectoryAccessor names, TimeProvider clock, ILogger<EmailSender> log)
+{
+    public const int MaxAttempts = 8;
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+    public async Task<int> RunDueAsync(CancellationToken ct)
+    {
+        if (settings.SmtpHost is null) return 0;
+        var now = clock.GetUtcNow();
+        List<(Guid Id, Guid MerchantId)> due;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            due = (await db.Notifications.IgnoreQueryFilters().AsNoTracking()
+                .Where(n => n.Channel == "email" && (n.Status == NotificationStatus.Pending || n.Status == NotificationStatus.Failed || n.Status == NotificationStatus.Sending)
+                            && n.NextAttemptAt != null && n.NextAttemptAt <= now)
+                .OrderBy(n => n.NextAttemptAt).Take(20).Select(n => new { n.Id, n.MerchantId }).ToListAsync(ct)).Select(n => (n.Id, n.MerchantId)).ToList();
+        }
+        foreach (var (id, merchantId) in due)
+        {
+            try { await SendAsync(id, merchantId, ct); }
+            catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "Notification {Notification} failed unexpectedly; its lease ends and it is tried again", id); }
+        }
+        return due.Count;
+    }
+
+    private async Task SendAsync(Guid id, Guid merchantId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(merchantId);
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        var now = clock.GetUtcNow();
+        var n = await db.Notifications.FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (n is null || n.NextAttemptAt is not { } at || at > now || n.Status is NotificationStatus.Sent or NotificationStatus.Dead or NotificationStatus.Skipped) return;
+        (n.Status, n.NextAttemptAt, n.UpdatedAt) = (NotificationStatus.Sending, now + Lease, now);
+        try { await db.SaveChangesAsync(ct); } catch (DbUpdateConcurrencyException) { return; }
+
+        string? error = null;
+        try
+        {
+            using var mail = new MailMessage
+            {
+                From = Sender(await names.NameAsync(merchantId, ct)), Subject = n.Subject, Body = n.Body, IsBodyHtml = false,
+                BodyEncoding = Encoding.UTF8, SubjectEncoding = Encoding.UTF8, HeadersEncoding = Encoding.UTF8,
+            };
+            mail.To.Add(new MailAddress(n.Recipient));
+            mail.Headers.Add("X-Retour-Notification", n.Id.ToString());
+            mail.Headers.Add("Content-Language", n.Locale);
+            using var smtp = new SmtpClient(settings.SmtpHost, settings.SmtpPort)
+            {
+                EnableSsl = settings.SmtpHost is not ("127.0.0.1" or "localhost" or "::1"), DeliveryMethod = SmtpDeliveryMethod.Network, Timeout = 15_000,
+            };
+            await smtp.SendMailAsync(mail, ct);
+        }
+        catch (Exception e) when (e is SmtpException or FormatException or InvalidOperationException or IOException)
+        {
+            error = e.Message.Length > 1000 ? e.Message[..1000] : e.Message;
+        }
+        now = clock.GetUtcNow();
+        n.Attempts++;
+        n.UpdatedAt = now;
+        if (error is null) (n.Status, n.SentAt, n.NextAttemptAt, n.LastError) = (NotificationStatus.Sent, now, null, null);
+        else if (n.Attempts >= MaxAttempts || error.Contains("mailbox", StringComparison.OrdinalIgnoreCase) && n.Attempts >= 2)
+            (n.Status, n.NextAttemptAt, n.LastError) = (NotificationStatus.Dead, null, error);
+        else (n.Status, n.NextAttemptAt, n.LastError) = (NotificationStatus.Failed, now + TimeSpan.FromSeconds(30 * Math.Pow(2, n.Attempts - 1)), error);
+        try { await db.SaveChangesAsync(ct); } catch (DbUpdateConcurrencyException) { }
+    }
+
+    /// <summary>The configured address, shown with the shop's name ("Demo Outfitters via Retour" keeps replies honest).</summary>
+    private MailAddress Sender(string shop)
+    {
+        var configured = new MailAddress(settings.SmtpFrom);
+        return new MailAddress(configured.Address, shop, Encoding.UTF8);
+    }
+}
+
+/// <summary>The shop's display name for the From header (from the cached merchant settings).</summary>
+public sealed class MerchantDirectoryAccessor(Tenancy.MerchantDirectory merchants)
+{
+    public async Task<string> NameAsync(Guid merchantId, CancellationToken ct) => (await merchants.GetAsync(merchantId, ct))?.Name ?? "Retour";
+}
+
+public sealed class EmailSenderHost(EmailSender sender, RetourSettings settings, ILogger<EmailSenderHost> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        if (!settings.RunOutboxRelay || settings.SmtpHost is null) return;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (await sender.RunDueAsync(stop) == 0) await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                log.LogError(e, "Sending email failed; retrying shortly");
+                try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Retour.Tests.Support;
+using Xunit;
+
+namespace Retour.Tests.Api;
+
+/// <summary>A host that sends email to the test SMTP sink (a real SMTP server on 127.0.0.1), with fast refunds.</summary>
+public sealed class SmtpApp() : RetourApp(null, new Dictionary<string, string?>
+{
+    ["Smtp:Host"] = "127.0.0.1", ["Smtp:Port"] = SmtpSink.Port.ToString(), ["Smtp:From"] = "returns@retour.test",
+    ["RETOUR_PUBLIC_URL"] = "http://retour.test",
+});
+
+/// <summary>
+/// The shopper's emails go through a real SMTP server, in their order's language: the confirmation with the signed
+/// link to their status page, and the refund when it goes out. The delivery log shows them, within the merchant.
+/// </summary>
+public sealed class NotificationTests(SmtpApp app) : IClassFixture<SmtpApp>
+{
+    private static readonly object ApparelOk = new { item_matches_order = true, tags_attached = true, unworn = true, no_stains_or_odour = true };
+
+    private static async Task<string> ReturnAsync(TestMerchant m, string number, string email, string locale)
+    {
+        (await m.Client.Post("/api/v1/orders", Orders.Order(number, DateTimeOffset.UtcNow.AddDays(-6), DateTimeOffset.UtcNow.AddDays(-3), email, locale)))
+            .Expect(HttpStatusCode.Created);
+        return (await m.Client.Post("/api/v1/returns", Orders.ReturnOf(number))).Expect(HttpStatusCode.Created).Str("rma");
+    }
+
+    [Fact]
+    public async Task TheConfirmationAndTheRefund_ReachTheShopper_InTheirLanguage_ThroughSmtp()
+    {
+        var m = await app.NewMerchantAsync();
+        var email = $"sam.{Guid.NewGuid():N}@example.com";
+        var rma = await ReturnAsync(m, "N-1", email, "de");
+
+        var confirmation = await SmtpSink.WaitForAsync(email, x => x.Subject.Contains(rma), "the confirmation");
+        Assert.Equal($"Ihre Rücksendung {rma} zur Bestellung N-1", confirmation.Subject);
+        Assert.StartsWith("Hallo Sam Shopper,", confirmation.Body);
+        Assert.Contains("Status: Genehmigt", confirmation.Body, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("de", confirmation.Headers["Content-Language"]);
+        Assert.Contains("returns@retour.test", confirmation.Headers["From"]);
+        // The link in the email opens the shopper's status page (signed, no login).
+        var link = Regex.Match(confirmation.Body, @"http://retour\.test(/r/\S+)").Groups[1].Value;
+        Assert.Contains("lang=de", link);
+        var page = await app.Client(null).GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains(rma, await page.Content.ReadAsStringAsync());
+
+        // The refund, once it goes out after inspection.
+        (await m.Client.Post("/api/v1/warehouse/receipts", new { code = rma })).Expect(HttpStatusCode.OK);
+        (await m.Client.Post($"/api/v1/returns/{rma}/inspections", new { lines = new[] { new { order_line_id = "L1", grade = "new", checklist = ApparelOk } } }))
+            .Expect(HttpStatusCode.OK);
+        var refund = await SmtpSink.WaitForAsync(email, x => x.Subject.Contains("Erstattung"), "the refund email");
+        Assert.Equal($"Ihre Erstattung für die Rücksendung {rma}", refund.Subject);
+        Assert.Contains("auf Ihr ursprüngliches Zahlungsmittel", refund.Body);
+        Assert.Contains("20,00", refund.Body);
+
+        var log = (await m.Client.Get($"/api/v1/notifications?return={rma}")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
+        Assert.Equal(["refund_issued", "return_created"], log.Select(n => n!.Str("template")).ToArray());
+        Assert.All(log, n => Assert.Equal("sent", n!.Str("status")));
+        var other = await app.NewMerchantAsync();
+        (await other.Client.Get($"/api/v1/notifications?return={rma}")).Expect(HttpStatusCode.NotFound);
+        Assert.Empty((await other.Client.Get("/api/v1/notifications")).Expect(HttpStatusCode.OK)["data"]!.AsArray());
+        (await m.Client.Get("/api/v1/notifications?status=lost")).Expect(HttpStatusCode.UnprocessableEntity);
+    }
+
+    [Theory]
+    [InlineData("ar", "طلب الإرجاع")]
+    [InlineData("ko", "의 반품")]
+    [InlineData("ru", "Ваш возврат")]
+    [InlineData("es", "Tu devolución")]
+    [InlineData("en", "Your return")]
+    public async Task TheConfirmation_IsInTheOrdersLanguage(string locale, string subjectPart)
+    {
+        var m = await app.NewMerchantAsync();
+        var email = $"shopper.{locale}.{Guid.NewGuid():N}@example.com";
+        var rma = await ReturnAsync(m, "L-" + locale, email, locale);
+        var mail = await SmtpSink.WaitForAsync(email, x => x.Subject.Contains(rma), "the confirmation");
+        Assert.Contains(subjectPart, mail.Subject);
+        Assert.Equal(locale, mail.Headers["Content-Language"]);
+    }
+}
