@@ -57,7 +57,7 @@ public sealed class NotificationTests(SmtpApp app) : IClassFixture<SmtpApp>
         Assert.Contains("20,00", refund.Body);
 
         var log = (await m.Client.Get($"/api/v1/notifications?return={rma}")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
-        Assert.Equal(["refund_issued", "return_created"], log.Select(n => n!.Str("template")).ToArray());
+        Assert.Equal(["refund_issued", "inspected", "arrived", "return_created"], log.Select(n => n!.Str("template")).ToArray());
         Assert.All(log, n => Assert.Equal("sent", n!.Str("status")));
         var other = await app.NewMerchantAsync();
         (await other.Client.Get($"/api/v1/notifications?return={rma}")).Expect(HttpStatusCode.NotFound);
@@ -79,5 +79,42 @@ public sealed class NotificationTests(SmtpApp app) : IClassFixture<SmtpApp>
         var mail = await SmtpSink.WaitForAsync(email, x => x.Subject.Contains(rma), "the confirmation");
         Assert.Contains(subjectPart, mail.Subject);
         Assert.Equal(locale, mail.Headers["Content-Language"]);
+    }
+
+    [Fact]
+    public async Task EachStepTheShopperCaresAbout_IsAnEmail_ApprovalArrivalInspectionCredit_AndRejectionWithItsReason()
+    {
+        var m = await app.NewMerchantAsync(Retour.Core.Policies.ReturnPolicy.Default with { AutoApproval = new() { Enabled = false } });
+        var email = $"ana.{Guid.NewGuid():N}@example.com";
+        (await m.Client.Post("/api/v1/orders", Orders.Order("E-1", DateTimeOffset.UtcNow.AddDays(-6), DateTimeOffset.UtcNow.AddDays(-3), email, "es")))
+            .Expect(HttpStatusCode.Created);
+        var created = (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("E-1", resolution: "store_credit"))).Expect(HttpStatusCode.Created);
+        Assert.Equal("pending_review", created.Str("status"));
+        var rma = created.Str("rma");
+        (await m.Client.Post($"/api/v1/returns/{rma}/approve", new { reason = "ok" })).Expect(HttpStatusCode.OK);
+        var approved = await SmtpSink.WaitForAsync(email, x => x.Subject == $"Tu devolución {rma} está aprobada", "the approval");
+        Assert.Contains("página de tu devolución", approved.Body);
+
+        (await m.Client.Post("/api/v1/warehouse/receipts", new { code = rma })).Expect(HttpStatusCode.OK);
+        await SmtpSink.WaitForAsync(email, x => x.Subject == $"Tu devolución {rma} ha llegado", "the arrival");
+        (await m.Client.Post($"/api/v1/returns/{rma}/inspections", new { lines = new[] { new { order_line_id = "L1", grade = "new", checklist = ApparelOk } } }))
+            .Expect(HttpStatusCode.OK);
+        await SmtpSink.WaitForAsync(email, x => x.Subject == $"Hemos revisado tu devolución {rma}", "the inspection");
+        var credit = await SmtpSink.WaitForAsync(email, x => x.Subject == $"Tu crédito en tienda por la devolución {rma}", "the store credit");
+        var code = (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK)["refunds"]![0]!.Str("gift_card_code");
+        Assert.Contains($"Tu código de tarjeta regalo: {code}", credit.Body);
+        Assert.Contains("Válido hasta el", credit.Body);
+
+        // A rejection in Russian, with the reason staff gave.
+        var ru = $"ivan.{Guid.NewGuid():N}@example.com";
+        (await m.Client.Post("/api/v1/orders", Orders.Order("E-2", DateTimeOffset.UtcNow.AddDays(-6), DateTimeOffset.UtcNow.AddDays(-3), ru, "ru")))
+            .Expect(HttpStatusCode.Created);
+        var second = (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("E-2"))).Expect(HttpStatusCode.Created).Str("rma");
+        (await m.Client.Post($"/api/v1/returns/{second}/reject", new { reason = "Товар был в употреблении" })).Expect(HttpStatusCode.OK);
+        var rejected = await SmtpSink.WaitForAsync(ru, x => x.Subject == $"Возврат {second} не может быть принят", "the rejection");
+        Assert.Contains("Причина: Товар был в употреблении", rejected.Body);
+        // Each step once: the two store events (arrived, inspected) are not doubled, the approval not sent twice.
+        Assert.Single(SmtpSink.To(email), x => x.Subject.Contains("ha llegado"));
+        Assert.Single(SmtpSink.To(email), x => x.Subject.Contains("aprobada"));
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Money;
 using Retour.Core.Returns;
+using Retour.Features.Carriers;
 using Retour.Features.Portal;
 using Retour.Features.Returns;
 using Retour.Features.Tenancy;
@@ -14,15 +15,30 @@ using Retour.Infrastructure.Outbox;
 namespace Retour.Features.Notifications;
 
 /// <summary>
-/// Emails the shopper when their return is created (the confirmation, with the signed link to its status page) and when
-/// the refund goes out, in the return's language. Runs in the relay's unit of work: the message is rendered and queued
-/// (unique per event × template × recipient), and <see cref="EmailSender"/> sends it after that commits.
+/// Emails the shopper at each step a shopper cares about, in the return's language: created (the confirmation with the
+/// signed link to the status page), approved or rejected, label ready or pickup booked, pickup failed (with the link to
+/// choose a new day), on its way, arrived, inspected, refund or store credit issued, exchange order created, label expired.
+/// Runs in the relay's unit of work: the message is rendered and queued once per event and template, and
+/// <see cref="EmailSender"/> sends it after that commits.
 /// </summary>
 public sealed class NotifyShopper(Texts texts, MerchantDirectory merchants, IDataProtectionProvider protection, RetourSettings settings, TimeProvider clock)
     : IOutboxHandler
 {
     public string Name => "notify_shopper";
-    public IReadOnlyCollection<string> Types { get; } = ["return.requested", "refund.issued"];
+
+    /// <summary>Event → template (refund.issued picks credit_issued for store credit; awaiting_shipment picks pickup_scheduled for pickups).</summary>
+    private static readonly Dictionary<string, string> Templates = new()
+    {
+        ["return.requested"] = "return_created", ["return.approved"] = "return_approved", ["return.rejected"] = "return_rejected",
+        ["return.awaiting_shipment"] = "label_ready", ["return.pickup_failed"] = "pickup_failed", ["return.in_transit"] = "in_transit",
+        ["return.delivered"] = "arrived", ["return.received"] = "arrived", ["return.inspected"] = "inspected", ["refund.issued"] = "refund_issued",
+        ["exchange.order_created"] = "exchange_created", [CarrierWorker.ExpiredEvent] = "label_expired",
+    };
+
+    /// <summary>Sent once per return, however many events lead to them (a parcel is delivered, then scanned in).</summary>
+    private static readonly HashSet<string> OncePerReturn = ["arrived", "in_transit", "label_ready", "pickup_scheduled"];
+
+    public IReadOnlyCollection<string> Types => Templates.Keys;
 
     /// <summary>Without an SMTP server there is no channel to send on, and nothing is queued.</summary>
     public ValueTask<bool> WantsAsync(OutboxMessage message, CancellationToken ct) => ValueTask.FromResult(settings.SmtpHost is not null);
@@ -30,41 +46,80 @@ public sealed class NotifyShopper(Texts texts, MerchantDirectory merchants, IDat
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
     {
         using var doc = JsonDocument.Parse(message.Payload);
-        if (!doc.RootElement.TryGetProperty("return_id", out var rid) || !rid.TryGetGuid(out var returnId)) return;
-        var ret = await db.Returns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == returnId, ct);
+        var root = doc.RootElement;
+        Return? ret = null;
+        if (root.TryGetProperty("return_id", out var rid) && rid.TryGetGuid(out var returnId))
+            ret = await db.Returns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == returnId, ct);
+        else if (root.TryGetProperty("rma", out var r) && r.GetString() is { } rma)
+            ret = await db.Returns.AsNoTracking().FirstOrDefaultAsync(x => x.Rma == rma, ct);
         if (ret is null) return;
+        // Approval right after the request needs no second email: the confirmation already says it is approved.
+        if (message.Type == "return.approved" && root.TryGetProperty("from", out var from) && from.GetString() is "requested" or null) return;
+
         var merchant = (await merchants.GetAsync(message.MerchantId, ct))!;
         var locale = Texts.Supported(ret.Locale) is { } l && Texts.Locales.Contains(l) ? l : merchant.DefaultLocale;
+        var culture = Texts.Culture(locale);
         var name = await db.Orders.AsNoTracking().Where(o => o.Id == ret.OrderId).Select(o => o.CustomerName).FirstOrDefaultAsync(ct);
-        var statusUrl = settings.PublicUrl + PortalPage.StatusUrl(protection, merchant.Slug, merchant.Id, ret.Rma) + "&lang=" + locale;
+        var statusPath = PortalPage.StatusUrl(protection, merchant.Slug, merchant.Id, ret.Rma);
+        var carrier = ret.CarrierCode is null ? null : await db.Carriers.AsNoTracking().Where(c => c.Code == ret.CarrierCode).Select(c => c.Name).FirstOrDefaultAsync(ct);
         var args = new List<(string, string)>
         {
-            ("shop", merchant.Name), ("rma", ret.Rma), ("order", ret.OrderNumber), ("status_url", statusUrl), ("name", name ?? ""),
+            ("shop", merchant.Name), ("rma", ret.Rma), ("order", ret.OrderNumber), ("name", name ?? ""), ("carrier", carrier ?? ret.CarrierCode ?? ""),
             ("status", texts.Get(locale, "status." + Codes.Of(ret.Status))),
+            ("status_url", settings.PublicUrl + statusPath + "&lang=" + locale),
+            ("pickup_url", settings.PublicUrl + statusPath.Replace($"/returns/{ret.Rma}?", $"/returns/{ret.Rma}/pickup?") + "&lang=" + locale),
+            ("portal_url", $"{settings.PublicUrl}/r/{merchant.Slug}?lang={locale}"),
+            ("date", ret.PickupDate is { } day ? day.ToString("D", culture) : ""),
         };
-        string template;
-        if (message.Type == "refund.issued")
+        var template = Templates[message.Type];
+        switch (template)
         {
-            var refundId = doc.RootElement.TryGetProperty("refund_id", out var f) && f.TryGetGuid(out var g) ? g : Guid.Empty;
-            var refund = await db.Refunds.AsNoTracking().FirstOrDefaultAsync(r => r.Id == refundId, ct);
-            if (refund is null || refund.Amount == 0) return; // nothing went out (an even exchange): nothing to announce
-            var culture = Texts.Culture(locale);
-            args.Add(("amount", Portal.PortalPage.FormatMoney(refund.Amount, refund.Currency, culture)));
-            args.Add(("method", texts.Get(locale, "email.method." + Codes.Of(refund.Method))));
-            template = "refund_issued";
+            case "label_ready" when ret.Method == ReturnMethod.Pickup:
+                template = "pickup_scheduled";
+                break;
+            case "label_ready" when ret.Method is not (ReturnMethod.DropOff) || ret.BoxFree:
+                return; // in-store, box-free and keep-it returns have no label to announce (the status page shows the QR code)
+            case "return_rejected":
+                var reason = root.TryGetProperty("reason", out var why) ? why.GetString() : null;
+                args.Add(("reason", string.IsNullOrWhiteSpace(reason) ? "" : "\n\n" + texts.Get(locale, "email.reason", ("reason", reason))));
+                break;
+            case "refund_issued":
+                var refundId = root.TryGetProperty("refund_id", out var f) && f.TryGetGuid(out var g) ? g : Guid.Empty;
+                var refund = await db.Refunds.AsNoTracking().FirstOrDefaultAsync(x => x.Id == refundId, ct);
+                if (refund is null || refund.Amount == 0) return; // nothing went out (an even exchange): nothing to announce
+                args.Add(("amount", PortalPage.FormatMoney(refund.Amount, refund.Currency, culture)));
+                if (refund.Method == RefundMethod.StoreCredit)
+                {
+                    template = "credit_issued";
+                    var expires = await db.GiftCards.AsNoTracking().Where(c => c.Code == refund.GiftCardCode).Select(c => c.ExpiresAt).FirstOrDefaultAsync(ct);
+                    args.Add(("code", refund.GiftCardCode ?? ""));
+                    args.Add(("expires", expires is { } e ? texts.Get(locale, "portal.status.credit_expires", ("date", TimeZoneInfo.ConvertTime(e, merchant.Zone).ToString("D", culture))) : ""));
+                }
+                else args.Add(("method", texts.Get(locale, "email.method." + (refund.Method == RefundMethod.Exchange ? "original_payment" : Codes.Of(refund.Method)))));
+                break;
+            case "exchange_created":
+                var exchange = await db.ExchangeOrders.AsNoTracking().Where(x => x.ReturnId == ret.Id).OrderByDescending(x => x.CreatedAt).FirstOrDefaultAsync(ct);
+                if (exchange is null) return;
+                args.Add(("exchange", exchange.Number));
+                args.Add(("difference", exchange.AmountDue > 0
+                    ? "\n\n" + texts.Get(locale, "portal.status.exchange_due", ("amount", PortalPage.FormatMoney(exchange.AmountDue, exchange.Currency, culture)))
+                    : exchange.Difference > 0 ? "\n\n" + texts.Get(locale, "portal.status.exchange_surplus", ("amount", PortalPage.FormatMoney(exchange.Difference, exchange.Currency, culture))) : ""));
+                break;
         }
-        else template = "return_created";
 
+        if (OncePerReturn.Contains(template)
+                ? await db.Notifications.AnyAsync(n => n.ReturnId == ret.Id && n.Template == template, ct)
+                : await db.Notifications.AnyAsync(n => n.EventId == message.Id && n.Template == template, ct))
+            return;
         var greeting = string.IsNullOrWhiteSpace(name) ? texts.Get(locale, "email.greeting_anonymous") : texts.Get(locale, "email.greeting", ("name", name));
         var now = clock.GetUtcNow();
         var recipient = ret.CustomerEmail?.Trim();
-        var (status, why) = string.IsNullOrEmpty(recipient) ? (NotificationStatus.Skipped, "The order has no customer email.") : (NotificationStatus.Pending, (string?)null);
-        if (await db.Notifications.AnyAsync(n => n.EventId == message.Id && n.Template == template, ct)) return;
+        var (status, reasonSkipped) = string.IsNullOrEmpty(recipient) ? (NotificationStatus.Skipped, "The order has no customer email.") : (NotificationStatus.Pending, (string?)null);
         db.Notifications.Add(new Notification
         {
             ReturnId = ret.Id, EventId = message.Id, Template = template, Channel = "email", Recipient = recipient ?? "", Locale = locale,
             Subject = texts.Get(locale, $"email.{template}.subject", [.. args]), Body = greeting + "\n\n" + texts.Get(locale, $"email.{template}.body", [.. args]),
-            Status = status, LastError = why, NextAttemptAt = status == NotificationStatus.Pending ? now : null, CreatedAt = now, UpdatedAt = now,
+            Status = status, LastError = reasonSkipped, NextAttemptAt = status == NotificationStatus.Pending ? now : null, CreatedAt = now, UpdatedAt = now,
         });
     }
 }
