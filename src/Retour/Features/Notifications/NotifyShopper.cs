@@ -41,7 +41,7 @@ public sealed class NotifyShopper(Texts texts, MerchantDirectory merchants, IDat
     public IReadOnlyCollection<string> Types => Templates.Keys;
 
     /// <summary>Without an SMTP server there is no channel to send on, and nothing is queued.</summary>
-    public ValueTask<bool> WantsAsync(OutboxMessage message, CancellationToken ct) => ValueTask.FromResult(settings.SmtpHost is not null);
+    public bool IsActive => settings.SmtpHost is not null;
 
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
     {

@@ -59,6 +59,39 @@ public sealed class WebhookDirectory(IServiceScopeFactory scopes, TimeProvider c
     {
         Interlocked.Increment(ref _generation);
         _cache.TryRemove(merchantId, out _);
+        _anyAnywhere = true; // a new or changed endpoint: claim events again until the next look says otherwise
+    }
+
+    private volatile bool _anyAnywhere = true;
+    private long _anyCheckedTicks;
+    private int _checking;
+
+    /// <summary>
+    /// Whether any merchant has an active endpoint (refreshed in the background every <see cref="Ttl"/>): while none does,
+    /// the relay does not claim events for webhooks at all.
+    /// </summary>
+    public bool AnyAnywhere
+    {
+        get
+        {
+            var now = clock.GetUtcNow().UtcTicks;
+            if (now - Interlocked.Read(ref _anyCheckedTicks) > Ttl.Ticks && Interlocked.CompareExchange(ref _checking, 1, 0) == 0)
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        var generation = Interlocked.Read(ref _generation);
+                        await using var scope = scopes.CreateAsyncScope();
+                        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+                        var any = await db.WebhookEndpoints.IgnoreQueryFilters().AnyAsync(e => e.Active);
+                        if (Interlocked.Read(ref _generation) == generation) _anyAnywhere = any;
+                        Interlocked.Exchange(ref _anyCheckedTicks, clock.GetUtcNow().UtcTicks);
+                    }
+                    catch (Exception) { _anyAnywhere = true; } // unsure: claim
+                    finally { Interlocked.Exchange(ref _checking, 0); }
+                });
+            return _anyAnywhere;
+        }
     }
 }
 
@@ -73,6 +106,7 @@ public sealed class WebhookFanOut(WebhookDirectory directory, TimeProvider clock
     public IReadOnlyCollection<string> Types => WebhookEvents.Types;
 
     public ValueTask<bool> WantsAsync(OutboxMessage message, CancellationToken ct) => directory.AnyFor(message.MerchantId, message.Type, ct);
+    public bool IsActive => directory.AnyAnywhere;
 
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
     {

@@ -17,6 +17,11 @@ public interface IOutboxHandler
     /// without a scope or an inbox row; the answer may come from a cache, so it must be safe to say true needlessly.
     /// </summary>
     ValueTask<bool> WantsAsync(OutboxMessage message, CancellationToken ct) => ValueTask.FromResult(true);
+    /// <summary>
+    /// False while the handler has nothing to do for anyone (no SMTP server, no webhook endpoint at all): its types are then
+    /// not claimed for it, and events nobody else handles are marked done in bulk, as if it were not there.
+    /// </summary>
+    bool IsActive => true;
 }
 
 /// <summary>
@@ -36,7 +41,21 @@ public sealed class OutboxRelay(
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
     private readonly IOutboxHandler[] _handlers = [.. handlers];
-    private readonly string _typeFilter = TypeList([.. handlers.SelectMany(h => h.Types).Distinct()]);
+    private readonly Dictionary<long, string> _filters = [];
+    private string _typeFilter = "";
+
+    /// <summary>The types the active handlers consume, as an SQL list (cached per set of active handlers).</summary>
+    private string ActiveTypeFilter()
+    {
+        long mask = 0;
+        for (var i = 0; i < _handlers.Length; i++) if (_handlers[i].IsActive) mask |= 1L << i;
+        lock (_filters)
+        {
+            if (!_filters.TryGetValue(mask, out var filter))
+                _filters[mask] = filter = TypeList([.. _handlers.Where((_, i) => (mask & (1L << i)) != 0).SelectMany(h => h.Types).Distinct()]);
+            return filter;
+        }
+    }
 
     /// <summary>"'a', 'b'" for SQL IN lists; event types are code constants, checked here so they can be inlined.</summary>
     private static string TypeList(IReadOnlyList<string> types)
@@ -74,6 +93,7 @@ public sealed class OutboxRelay(
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            _typeFilter = ActiveTypeFilter();
             skipped = await SkipUnhandledAsync(db, now, ct);
             batch = _typeFilter.Length == 0 ? [] : await ClaimAsync(db, now, ct);
         }
@@ -82,7 +102,7 @@ public sealed class OutboxRelay(
         var done = new List<Guid>(batch.Count);
         foreach (var message in batch)
         {
-            var relevant = _handlers.Where(h => h.Types.Contains(message.Type)).ToList();
+            var relevant = _handlers.Where(h => h.IsActive && h.Types.Contains(message.Type)).ToList();
             try
             {
                 foreach (var handler in relevant)
