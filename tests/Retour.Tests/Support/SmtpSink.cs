@@ -24,10 +24,15 @@ public static partial class SmtpSink
         var maildir = Path.Combine(Path.GetTempPath(), "retour-test-mail-" + Guid.NewGuid().ToString("N")[..8]);
         foreach (var sub in new[] { "tmp", "new", "cur" }) Directory.CreateDirectory(Path.Combine(maildir, sub));
         using (var l = new TcpListener(System.Net.IPAddress.Loopback, 0)) { l.Start(); port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port; }
-        var psi = new ProcessStartInfo(python) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", maildir }) psi.ArgumentList.Add(a);
+        // The sink is stopped with this test process even when the test host is killed rather than shut down: a small
+        // shell watches this process and ends the sink (its own child) when this process is gone.
+        var watch = $"{python} -m aiosmtpd -n -l 127.0.0.1:{port} -c aiosmtpd.handlers.Mailbox '{maildir}' & sink=$!; " +
+                    $"while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 $sink 2>/dev/null; do sleep 1; done; kill $sink 2>/dev/null; wait $sink";
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(watch);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not start the SMTP sink.");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { p.Kill(); } catch (InvalidOperationException) { } };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } };
         for (var i = 0; i < 100; i++)
         {
             if (p.HasExited)
