@@ -117,4 +117,28 @@ public sealed class NotificationTests(SmtpApp app) : IClassFixture<SmtpApp>
         Assert.Single(SmtpSink.To(email), x => x.Subject.Contains("ha llegado"));
         Assert.Single(SmtpSink.To(email), x => x.Subject.Contains("aprobada"));
     }
+
+    [Fact]
+    public async Task SupportCanWriteToTheShopper_OnceWithAnIdempotencyKey_AndTheHistoryShowsIt()
+    {
+        var m = await app.NewMerchantAsync();
+        var email = $"kim.{Guid.NewGuid():N}@example.com";
+        var rma = await ReturnAsync(m, "M-1", email, "ko");
+        var message = new { subject = "Your parcel", body = "We have a question about the colour you ordered.\nPlease reply to this email." };
+        var first = (await m.Client.Post($"/api/v1/returns/{rma}/messages", message, idempotencyKey: "msg-1")).Expect(HttpStatusCode.Created);
+        (await m.Client.Post($"/api/v1/returns/{rma}/messages", message, idempotencyKey: "msg-1")).Expect(HttpStatusCode.Created);
+        var mail = await SmtpSink.WaitForAsync(email, x => x.Subject == "Your parcel", "the staff message");
+        Assert.StartsWith("Sam Shopper님, 안녕하세요.", mail.Body);
+        Assert.Contains("question about the colour", mail.Body);
+        Assert.Contains(rma, mail.Body);
+        await Task.Delay(500);
+        Assert.Single(SmtpSink.To(email), x => x.Subject == "Your parcel"); // the retried request sent nothing more
+        var history = (await m.Client.Get($"/api/v1/notifications?return={rma}")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
+        Assert.Contains(history, n => n!.Str("id") == first.Str("id") && n.Str("template") == "staff_message");
+
+        var bad = (await m.Client.Post($"/api/v1/returns/{rma}/messages", new { subject = "a\nb", body = "" })).Expect(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(["body", "subject"], bad["errors"]!.AsObject().Select(kv => kv.Key).Order().ToArray());
+        var other = await app.NewMerchantAsync();
+        (await other.Client.Post($"/api/v1/returns/{rma}/messages", message)).Expect(HttpStatusCode.NotFound);
+    }
 }

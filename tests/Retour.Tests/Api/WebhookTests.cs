@@ -200,6 +200,9 @@ public sealed class WebhookTests(FastWebhookApp app) : IClassFixture<FastWebhook
         await UntilAsync(async () => { await Task.Yield(); return receiver.Hits.FirstOrDefault(h => Encoding.UTF8.GetString(h.Body).Contains(ours)); }, "our event");
         await Task.Delay(300);
         Assert.DoesNotContain(receiver.Hits, h => Encoding.UTF8.GetString(h.Body).Contains(theirs));
+        // This host has no SMTP server: writing to the shopper says so instead of queueing mail that never leaves.
+        Assert.Equal("email_not_configured", (await m.Client.Post($"/api/v1/returns/{ours}/messages", new { subject = "Hi", body = "A question" }))
+            .Expect(HttpStatusCode.Conflict).Str("code"));
 
         var secret = ApiKey.NewSecret();
         await app.WithDb(m.Id, async db =>

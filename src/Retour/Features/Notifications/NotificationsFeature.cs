@@ -25,10 +25,60 @@ public static class NotificationsFeature
         .AddHostedService<EmailSenderHost>()
         .AddSingleton<IOutboxHandler, NotifyShopper>();
 
-    /// <summary>GET /api/v1/notifications?return=&amp;status=: the delivery log of messages to shoppers, newest first.</summary>
-    public static void MapNotifications(this WebApplication app, RouteGroupBuilder api) =>
+    /// <summary>GET /api/v1/notifications?return=&amp;status=: the delivery log of messages to shoppers, newest first; POST /returns/{id}/messages: support writes to the shopper.</summary>
+    public static void MapNotifications(this WebApplication app, RouteGroupBuilder api)
+    {
         api.MapGet("/notifications", List).RequireScope(Scopes.ReturnsRead).WithName("ListNotifications").WithTags("Notifications")
             .WithSummary("Messages sent to shoppers, newest first").WithDescription("return=<id or RMA>, status=pending|sending|sent|failed|dead|skipped (comma-separated), cursor, limit.");
+        api.MapPost("/returns/{idOrRma}/messages", Message).RequireScope(Scopes.ReturnsWrite).WithName("MessageShopper").WithTags("Notifications")
+            .WithSummary("Email the shopper about their return")
+            .WithDescription("Body: {\"subject\": \"…\", \"body\": \"…\"}. Sent from the shop, greeted in the return's language, with the link to its status page; " +
+                             "listed in GET /notifications?return=. Honours Idempotency-Key. 409 when the order has no email or no SMTP server is configured.");
+    }
+
+    public sealed record MessageInput(string? Subject, string? Body);
+
+    public static async Task<IResult> Message(string idOrRma, HttpContext http, RetourDb db, IdempotencyScope idem, Infrastructure.RetourSettings settings,
+        Infrastructure.Localization.Texts texts, MerchantDirectory merchants, Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var (input, problem) = await http.Request.ReadStrictJsonAsync<MessageInput>("Send {\"subject\": \"…\", \"body\": \"…\"}.", ct);
+        if (problem is not null) return problem;
+        var errors = new List<FieldError>();
+        var subject = input!.Subject?.Trim();
+        var body = input.Body?.Trim();
+        if (string.IsNullOrEmpty(subject)) errors.Add(new("subject", "Give the email a subject."));
+        else if (subject.Length > 200 || subject.Any(char.IsControl)) errors.Add(new("subject", "One line of at most 200 characters."));
+        if (string.IsNullOrEmpty(body)) errors.Add(new("body", "Write the message."));
+        else if (body.Length > 5000) errors.Add(new("body", "At most 5000 characters."));
+        if (errors.Count > 0) return Problems.Validation(errors);
+        var ret = await ReadReturns.FindAsync(db.Returns.AsNoTracking(), idOrRma, ct);
+        if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
+        if (string.IsNullOrWhiteSpace(ret.CustomerEmail))
+            return Problems.Result(409, "no_customer_email", "The shopper has no email address", "The order came without one; reach the shopper another way.");
+        if (settings.SmtpHost is null)
+            return Problems.Result(409, "email_not_configured", "Email is not set up", "Configure an SMTP server (Smtp:Host) to write to shoppers.");
+
+        var merchant = (await merchants.GetAsync(db.Tenant.MerchantId, ct))!;
+        var locale = Infrastructure.Localization.Texts.Supported(ret.Locale) is { } l && Infrastructure.Localization.Texts.Locales.Contains(l) ? l : merchant.DefaultLocale;
+        var name = await db.Orders.AsNoTracking().Where(o => o.Id == ret.OrderId).Select(o => o.CustomerName).FirstOrDefaultAsync(ct);
+        var greeting = string.IsNullOrWhiteSpace(name) ? texts.Get(locale, "email.greeting_anonymous") : texts.Get(locale, "email.greeting", ("name", name));
+        var link = settings.PublicUrl + Portal.PortalPage.StatusUrl(protection, merchant.Slug, merchant.Id, ret.Rma) + "&lang=" + locale;
+        var now = clock.GetUtcNow();
+        var actor = Infrastructure.Audit.Actor.From(http.User);
+        var n = new Notification
+        {
+            ReturnId = ret.Id, EventId = Guid.CreateVersion7(), Template = "staff_message", Channel = "email", Recipient = ret.CustomerEmail.Trim(), Locale = locale,
+            Subject = subject!, Body = $"{greeting}\n\n{body}\n\n{ret.Rma}: {link}\n\n{merchant.Name}", NextAttemptAt = now, CreatedAt = now, UpdatedAt = now,
+        };
+        db.Notifications.Add(n);
+        db.AuditEvents.Add(new Infrastructure.Audit.AuditEvent
+        {
+            EntityType = "return", EntityId = ret.Id, Action = "shopper_messaged", ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name,
+            Reason = subject, DataJson = Infrastructure.Http.Json.Serialize(new { notification_id = n.Id }), OccurredAt = now,
+        });
+        return await db.CommitAsync(idem, TypedResults.Created($"/api/v1/notifications?return={ret.Id}", NotificationDto.From(n)), now, ct);
+    }
 
     public static async Task<Results<Ok<Page<NotificationDto>>, ProblemHttpResult>> List(RetourDb db, CancellationToken ct,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "return")] string? returnId = null, string? status = null, string? cursor = null, string? limit = null)
