@@ -133,8 +133,16 @@ public sealed class NotificationTests(SmtpApp app) : IClassFixture<SmtpApp>
         Assert.Contains(rma, mail.Body);
         await Task.Delay(500);
         Assert.Single(SmtpSink.To(email), x => x.Subject == "Your parcel"); // the retried request sent nothing more
+        var other0 = await app.NewMerchantAsync();
+        (await other0.Client.Post($"/api/v1/notifications/{first.Str("id")}/resend", null)).Expect(HttpStatusCode.NotFound);
         var history = (await m.Client.Get($"/api/v1/notifications?return={rma}")).Expect(HttpStatusCode.OK)["data"]!.AsArray();
         Assert.Contains(history, n => n!.Str("id") == first.Str("id") && n.Str("template") == "staff_message");
+        // Support sends it once more (as after a bounce): the same message goes out again.
+        for (var i = 0; i < 100 && (await m.Client.Get($"/api/v1/notifications?return={rma}&status=sent")).Expect(HttpStatusCode.OK)["data"]!.AsArray()
+                 .All(n => n!.Str("id") != first.Str("id")); i++) await Task.Delay(50);
+        (await m.Client.Post($"/api/v1/notifications/{first.Str("id")}/resend", null)).Expect(HttpStatusCode.OK);
+        await SmtpSink.WaitForAsync(email, _ => SmtpSink.To(email).Count(x => x.Subject == "Your parcel") == 2, "the resent message");
+        (await m.Client.Post($"/api/v1/notifications/{Guid.NewGuid()}/resend", null)).Expect(HttpStatusCode.NotFound);
 
         var bad = (await m.Client.Post($"/api/v1/returns/{rma}/messages", new { subject = "a\nb", body = "" })).Expect(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(["body", "subject"], bad["errors"]!.AsObject().Select(kv => kv.Key).Order().ToArray());

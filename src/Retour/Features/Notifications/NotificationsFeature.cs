@@ -30,6 +30,8 @@ public static class NotificationsFeature
     {
         api.MapGet("/notifications", List).RequireScope(Scopes.ReturnsRead).WithName("ListNotifications").WithTags("Notifications")
             .WithSummary("Messages sent to shoppers, newest first").WithDescription("return=<id or RMA>, status=pending|sending|sent|failed|dead|skipped (comma-separated), cursor, limit.");
+        api.MapPost("/notifications/{id:guid}/resend", Resend).RequireScope(Scopes.ReturnsWrite).WithName("ResendNotification").WithTags("Notifications")
+            .WithSummary("Send a failed or dead email again now").WithDescription("The same message; 409 while it is pending or being sent, or when it was skipped (no address).");
         api.MapPost("/returns/{idOrRma}/messages", Message).RequireScope(Scopes.ReturnsWrite).WithName("MessageShopper").WithTags("Notifications")
             .WithSummary("Email the shopper about their return")
             .WithDescription("Body: {\"subject\": \"…\", \"body\": \"…\"}. Sent from the shop, greeted in the return's language, with the link to its status page; " +
@@ -37,6 +39,31 @@ public static class NotificationsFeature
     }
 
     public sealed record MessageInput(string? Subject, string? Body);
+
+    public static async Task<Results<Ok<NotificationDto>, ProblemHttpResult>> Resend(Guid id, HttpContext http, RetourDb db, Infrastructure.RetourSettings settings,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var n = await db.Notifications.FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (n is null) return Problems.NotFound($"There is no notification '{id}'.");
+        if (n.Status is NotificationStatus.Skipped)
+            return Problems.Result(409, "notification_skipped", "This message was never meant to go out", n.LastError ?? "It has no recipient.");
+        if (n.Status is NotificationStatus.Pending or NotificationStatus.Sending)
+            return Problems.Result(409, "notification_in_flight", "This message is on its way", "It is queued or being sent right now.");
+        if (settings.SmtpHost is null)
+            return Problems.Result(409, "email_not_configured", "Email is not set up", "Configure an SMTP server (Smtp:Host) to write to shoppers.");
+        var now = clock.GetUtcNow();
+        (n.Status, n.Attempts, n.NextAttemptAt, n.UpdatedAt) = (NotificationStatus.Pending, 0, now, now);
+        var actor = Infrastructure.Audit.Actor.From(http.User);
+        if (n.ReturnId is { } returnId)
+            db.AuditEvents.Add(new Infrastructure.Audit.AuditEvent
+            {
+                EntityType = "return", EntityId = returnId, Action = "notification_resent", ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name,
+                Reason = $"{n.Template} to {n.Recipient}", OccurredAt = now,
+            });
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateConcurrencyException) { return Problems.Result(409, "notification_in_flight", "This message is on its way", "Read it again in a moment."); }
+        return TypedResults.Ok(NotificationDto.From(n));
+    }
 
     public static async Task<IResult> Message(string idOrRma, HttpContext http, RetourDb db, IdempotencyScope idem, Infrastructure.RetourSettings settings,
         Infrastructure.Localization.Texts texts, MerchantDirectory merchants, Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection,
