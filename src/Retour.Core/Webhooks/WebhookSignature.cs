@@ -51,8 +51,4 @@ public static class WebhookSignature
         body.CopyTo(message.AsSpan(prefix.Length));
         return Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message));
     }
-
-    /// <summary>Exponential backoff for redelivery: 30 s, 1 min, 2 min … capped at 1 hour, until 24 hours after the event.</summary>
-    public static TimeSpan Backoff(int attempts, TimeSpan first) =>
-        TimeSpan.FromMilliseconds(Math.Min(3_600_000, first.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1))));
 }

@@ -150,6 +150,7 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
         Assert.Equal(2, resolved["inspections"]!.AsArray().Count);
 
         var confirmed = (await m.Client.Post($"/api/v1/returns/{rma}/dispositions", null)).Expect(HttpStatusCode.OK).AsArray();
+        Assert.Equal(2, confirmed.Count);
         Assert.All(confirmed, d => Assert.Equal("confirmed", d!.Str("state")));
         var closed = (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
         Assert.Equal("closed", closed.Str("status"));

@@ -223,26 +223,17 @@ public sealed class CarrierWorker(
 }
 
 /// <summary>Runs the carrier work every few seconds.</summary>
-public sealed class CarrierWorkerHost(CarrierWorker worker, RetourSettings settings, ILogger<CarrierWorkerHost> log) : BackgroundService
+public sealed class CarrierWorkerHost(CarrierWorker worker, RetourSettings settings, ILogger<CarrierWorkerHost> log) : PollingHost(settings, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stop)
+    protected override string What => "Carrier work";
+    protected override TimeSpan Idle => TimeSpan.FromSeconds(2);
+    protected override bool WaitAfterWork => true;
+
+    protected override async Task<bool> RunOnceAsync(CancellationToken stop)
     {
-        if (!settings.RunOutboxRelay) return;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await worker.ExpireLabelsAsync(stop);
-                await worker.EscalateOverdueAsync(stop);
-                if (settings.SandboxAutopilot) await worker.PollDueAsync(stop);
-                await Task.Delay(TimeSpan.FromSeconds(2), stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-            catch (Exception e)
-            {
-                log.LogError(e, "Carrier work failed; retrying shortly");
-                try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
-            }
-        }
+        await worker.ExpireLabelsAsync(stop);
+        await worker.EscalateOverdueAsync(stop);
+        if (Settings.SandboxAutopilot) await worker.PollDueAsync(stop);
+        return true;
     }
 }

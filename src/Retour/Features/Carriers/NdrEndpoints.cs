@@ -51,12 +51,7 @@ public static class NdrEndpoints
     {
         var errors = new List<FieldError>();
         errors.AddRange(Cursor.Check(limit, cursor, 'd', out var take, out var after));
-        var states = new List<NdrState>();
-        foreach (var code in (state ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (Codes.TryParse<NdrState>(code, out var s)) states.Add(s);
-            else errors.Add(new FieldError("state", $"Unknown state '{code}'. Use one of: {string.Join(", ", Codes.All<NdrState>())}."));
-        }
+        var states = ListFilter.Parse<NdrState>(state, "state", errors, "state");
         if (errors.Count > 0) return Problems.Validation(errors);
         var q = db.NdrCases.AsNoTracking();
         if (states.Count > 0) q = q.Where(c => states.Contains(c.State));

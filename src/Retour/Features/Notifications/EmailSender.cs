@@ -1,3 +1,4 @@
+using Retour.Core;
 using System.Net.Mail;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +12,7 @@ namespace Retour.Features.Notifications;
 /// (status sending under the row's concurrency token); a failure is retried after 30 s, 1, 2, 4 … minutes, eight times,
 /// then it is dead and listed in the log. Plain text, UTF-8, with the merchant's name as the sender's display name.
 /// </summary>
-public sealed class EmailSender(IServiceScopeFactory scopes, RetourSettings settings, MerchantDirectoryAccessor names, TimeProvider clock, ILogger<EmailSender> log)
+public sealed class EmailSender(IServiceScopeFactory scopes, RetourSettings settings, Tenancy.MerchantDirectory merchants, TimeProvider clock, ILogger<EmailSender> log)
 {
     public const int MaxAttempts = 8;
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
@@ -53,7 +54,7 @@ public sealed class EmailSender(IServiceScopeFactory scopes, RetourSettings sett
         {
             using var mail = new MailMessage
             {
-                From = Sender(await names.NameAsync(merchantId, ct)), Subject = n.Subject, Body = n.Body, IsBodyHtml = false,
+                From = Sender((await merchants.GetAsync(merchantId, ct))?.Name ?? "Retour"), Subject = n.Subject, Body = n.Body, IsBodyHtml = false,
                 BodyEncoding = Encoding.UTF8, SubjectEncoding = Encoding.UTF8, HeadersEncoding = Encoding.UTF8,
             };
             mail.To.Add(new MailAddress(n.Recipient));
@@ -75,7 +76,7 @@ public sealed class EmailSender(IServiceScopeFactory scopes, RetourSettings sett
         if (error is null) (n.Status, n.SentAt, n.NextAttemptAt, n.LastError) = (NotificationStatus.Sent, now, null, null);
         else if (n.Attempts >= MaxAttempts || error.Contains("mailbox", StringComparison.OrdinalIgnoreCase) && n.Attempts >= 2)
             (n.Status, n.NextAttemptAt, n.LastError) = (NotificationStatus.Dead, null, error);
-        else (n.Status, n.NextAttemptAt, n.LastError) = (NotificationStatus.Failed, now + TimeSpan.FromSeconds(30 * Math.Pow(2, n.Attempts - 1)), error);
+        else (n.Status, n.NextAttemptAt, n.LastError) = (NotificationStatus.Failed, now + Backoff.Exponential(n.Attempts, TimeSpan.FromSeconds(30), Backoff.Hour), error);
         try { await db.SaveChangesAsync(ct); } catch (DbUpdateConcurrencyException) { }
     }
 
@@ -87,29 +88,10 @@ public sealed class EmailSender(IServiceScopeFactory scopes, RetourSettings sett
     }
 }
 
-/// <summary>The shop's display name for the From header (from the cached merchant settings).</summary>
-public sealed class MerchantDirectoryAccessor(Tenancy.MerchantDirectory merchants)
+public sealed class EmailSenderHost(EmailSender sender, RetourSettings settings, ILogger<EmailSenderHost> log) : PollingHost(settings, log)
 {
-    public async Task<string> NameAsync(Guid merchantId, CancellationToken ct) => (await merchants.GetAsync(merchantId, ct))?.Name ?? "Retour";
-}
-
-public sealed class EmailSenderHost(EmailSender sender, RetourSettings settings, ILogger<EmailSenderHost> log) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stop)
-    {
-        if (!settings.RunOutboxRelay || settings.SmtpHost is null) return;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                if (await sender.RunDueAsync(stop) == 0) await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-            catch (Exception e)
-            {
-                log.LogError(e, "Sending email failed; retrying shortly");
-                try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
-            }
-        }
-    }
+    protected override string What => "Sending email";
+    protected override TimeSpan Idle => TimeSpan.FromMilliseconds(500);
+    protected override bool Enabled => Settings.SmtpHost is not null;
+    protected override async Task<bool> RunOnceAsync(CancellationToken stop) => await sender.RunDueAsync(stop) > 0;
 }

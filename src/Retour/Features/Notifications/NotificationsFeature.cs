@@ -20,7 +20,6 @@ public sealed record NotificationDto(Guid Id, Guid? ReturnId, string Template, s
 public static class NotificationsFeature
 {
     public static IServiceCollection AddNotifications(this IServiceCollection s) => s
-        .AddSingleton<MerchantDirectoryAccessor>()
         .AddSingleton<EmailSender>()
         .AddHostedService<EmailSenderHost>()
         .AddSingleton<IOutboxHandler, NotifyShopper>();
@@ -87,16 +86,13 @@ public static class NotificationsFeature
             return Problems.Result(409, "email_not_configured", "Email is not set up", "Configure an SMTP server (Smtp:Host) to write to shoppers.");
 
         var merchant = (await merchants.GetAsync(db.Tenant.MerchantId, ct))!;
-        var locale = Infrastructure.Localization.Texts.Supported(ret.Locale) is { } l && Infrastructure.Localization.Texts.Locales.Contains(l) ? l : merchant.DefaultLocale;
-        var name = await db.Orders.AsNoTracking().Where(o => o.Id == ret.OrderId).Select(o => o.CustomerName).FirstOrDefaultAsync(ct);
-        var greeting = string.IsNullOrWhiteSpace(name) ? texts.Get(locale, "email.greeting_anonymous") : texts.Get(locale, "email.greeting", ("name", name));
-        var link = settings.PublicUrl + Portal.PortalPage.StatusUrl(protection, merchant.Slug, merchant.Id, ret.Rma) + "&lang=" + locale;
+        var shopper = await ShopperContext.ForAsync(db, texts, merchant, protection, settings, ret, ct);
         var now = clock.GetUtcNow();
         var actor = Infrastructure.Audit.Actor.From(http.User);
         var n = new Notification
         {
-            ReturnId = ret.Id, EventId = Guid.CreateVersion7(), Template = "staff_message", Channel = "email", Recipient = ret.CustomerEmail.Trim(), Locale = locale,
-            Subject = subject!, Body = $"{greeting}\n\n{body}\n\n{ret.Rma}: {link}\n\n{merchant.Name}", NextAttemptAt = now, CreatedAt = now, UpdatedAt = now,
+            ReturnId = ret.Id, EventId = Guid.CreateVersion7(), Template = "staff_message", Channel = "email", Recipient = ret.CustomerEmail.Trim(), Locale = shopper.Locale,
+            Subject = subject!, Body = $"{shopper.Greeting}\n\n{body}\n\n{ret.Rma}: {shopper.StatusUrl}\n\n{merchant.Name}", NextAttemptAt = now, CreatedAt = now, UpdatedAt = now,
         };
         db.Notifications.Add(n);
         db.AuditEvents.Add(new Infrastructure.Audit.AuditEvent
@@ -112,9 +108,7 @@ public static class NotificationsFeature
     {
         var errors = new List<FieldError>();
         errors.AddRange(Cursor.Check(limit, cursor, 'n', out var take, out var after));
-        var statuses = (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        foreach (var s in statuses.Where(s => !NotificationStatus.All.Contains(s)))
-            errors.Add(new("status", $"Unknown status '{s}'. Use one of: {string.Join(", ", NotificationStatus.All)}."));
+        var statuses = ListFilter.Parse(status, NotificationStatus.All, "status", errors);
         if (errors.Count > 0) return Problems.Validation(errors);
         var q = db.Notifications.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(returnId))

@@ -57,16 +57,14 @@ public sealed class NotifyShopper(Texts texts, MerchantDirectory merchants, IDat
         if (message.Type == "return.approved" && root.TryGetProperty("from", out var from) && from.GetString() is "requested" or null) return;
 
         var merchant = (await merchants.GetAsync(message.MerchantId, ct))!;
-        var locale = Texts.Supported(ret.Locale) is { } l && Texts.Locales.Contains(l) ? l : merchant.DefaultLocale;
-        var culture = Texts.Culture(locale);
-        var name = await db.Orders.AsNoTracking().Where(o => o.Id == ret.OrderId).Select(o => o.CustomerName).FirstOrDefaultAsync(ct);
-        var statusPath = PortalPage.StatusUrl(protection, merchant.Slug, merchant.Id, ret.Rma);
+        var shopper = await ShopperContext.ForAsync(db, texts, merchant, protection, settings, ret, ct);
+        var (locale, culture, statusPath) = (shopper.Locale, shopper.Culture, shopper.StatusPath);
         var carrier = ret.CarrierCode is null ? null : await db.Carriers.AsNoTracking().Where(c => c.Code == ret.CarrierCode).Select(c => c.Name).FirstOrDefaultAsync(ct);
         var args = new List<(string, string)>
         {
-            ("shop", merchant.Name), ("rma", ret.Rma), ("order", ret.OrderNumber), ("name", name ?? ""), ("carrier", carrier ?? ret.CarrierCode ?? ""),
+            ("shop", merchant.Name), ("rma", ret.Rma), ("order", ret.OrderNumber), ("name", shopper.Name ?? ""), ("carrier", carrier ?? ret.CarrierCode ?? ""),
             ("status", texts.Get(locale, "status." + Codes.Of(ret.Status))),
-            ("status_url", settings.PublicUrl + statusPath + "&lang=" + locale),
+            ("status_url", shopper.StatusUrl),
             ("pickup_url", settings.PublicUrl + statusPath.Replace($"/returns/{ret.Rma}?", $"/returns/{ret.Rma}/pickup?") + "&lang=" + locale),
             ("portal_url", $"{settings.PublicUrl}/r/{merchant.Slug}?lang={locale}"),
             ("date", ret.PickupDate is { } day ? day.ToString("D", culture) : ""),
@@ -111,14 +109,13 @@ public sealed class NotifyShopper(Texts texts, MerchantDirectory merchants, IDat
                 ? await db.Notifications.AnyAsync(n => n.ReturnId == ret.Id && n.Template == template, ct)
                 : await db.Notifications.AnyAsync(n => n.EventId == message.Id && n.Template == template, ct))
             return;
-        var greeting = string.IsNullOrWhiteSpace(name) ? texts.Get(locale, "email.greeting_anonymous") : texts.Get(locale, "email.greeting", ("name", name));
         var now = clock.GetUtcNow();
         var recipient = ret.CustomerEmail?.Trim();
         var (status, reasonSkipped) = string.IsNullOrEmpty(recipient) ? (NotificationStatus.Skipped, "The order has no customer email.") : (NotificationStatus.Pending, (string?)null);
         db.Notifications.Add(new Notification
         {
             ReturnId = ret.Id, EventId = message.Id, Template = template, Channel = "email", Recipient = recipient ?? "", Locale = locale,
-            Subject = texts.Get(locale, $"email.{template}.subject", [.. args]), Body = greeting + "\n\n" + texts.Get(locale, $"email.{template}.body", [.. args]),
+            Subject = texts.Get(locale, $"email.{template}.subject", [.. args]), Body = shopper.Greeting + "\n\n" + texts.Get(locale, $"email.{template}.body", [.. args]),
             Status = status, LastError = reasonSkipped, NextAttemptAt = status == NotificationStatus.Pending ? now : null, CreatedAt = now, UpdatedAt = now,
         });
     }

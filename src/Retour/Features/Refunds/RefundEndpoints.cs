@@ -99,10 +99,7 @@ public static class RefundEndpoints
     {
         var errors = new List<FieldError>();
         errors.AddRange(Cursor.Check(limit, cursor, 'd', out var take, out var after));
-        var statuses = new List<RefundStatus>();
-        foreach (var code in (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            if (Codes.TryParse<RefundStatus>(code, out var s)) statuses.Add(s);
-            else errors.Add(new("status", $"Unknown status '{code}'. Use one of: {string.Join(", ", Codes.All<RefundStatus>())}."));
+        var statuses = ListFilter.Parse<RefundStatus>(status, "status", errors);
         bool? attention = needsAttention switch { null or "" => null, "true" => true, "false" => false, _ => null };
         if (needsAttention is not (null or "" or "true" or "false")) errors.Add(new("needs_attention", "Use true or false."));
         if (errors.Count > 0) return Problems.Validation(errors);

@@ -174,7 +174,7 @@ public sealed class RefundIssuer(PolicyBook policies, PaymentCalls payments, Ret
     {
         if (refund.Attempts < settings.RefundMaxAttempts)
         {
-            var wait = TimeSpan.FromMilliseconds(Math.Min(3_600_000, settings.RefundRetryBase.TotalMilliseconds * Math.Pow(2, refund.Attempts - 1)));
+            var wait = Retour.Core.Backoff.Exponential(refund.Attempts, settings.RefundRetryBase, Retour.Core.Backoff.Hour);
             refund.NextAttemptAt = now + wait;
             return;
         }

@@ -55,26 +55,12 @@ public sealed class RefundWorker(IServiceScopeFactory scopes, RefundIssuer issue
     }
 }
 
-public sealed class RefundWorkerHost(RefundWorker worker, RetourSettings settings, ILogger<RefundWorkerHost> log) : BackgroundService
+public sealed class RefundWorkerHost(RefundWorker worker, RetourSettings settings, ILogger<RefundWorkerHost> log) : PollingHost(settings, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stop)
-    {
-        if (!settings.RunOutboxRelay) return;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await worker.RunDueAsync(stop);
-                await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-            catch (Exception e)
-            {
-                log.LogError(e, "Refund work failed; retrying shortly");
-                try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
-            }
-        }
-    }
+    protected override string What => "Refund work";
+    protected override TimeSpan Idle => TimeSpan.FromMilliseconds(500);
+    protected override bool WaitAfterWork => true;
+    protected override async Task<bool> RunOnceAsync(CancellationToken stop) => await worker.RunDueAsync(stop) > 0;
 }
 
 /// <summary>

@@ -72,12 +72,7 @@ public static class ReadReturns
         var ascending = since is not null;
         var ordering = ascending ? 'a' : 'd';
         errors.AddRange(Cursor.Check(limit, cursor, ordering, out var take, out var after));
-        var statuses = new List<ReturnStatus>();
-        foreach (var code in (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (Codes.TryParse<ReturnStatus>(code, out var s)) statuses.Add(s);
-            else errors.Add(new FieldError("status", $"Unknown status '{code}'. Use one of: {string.Join(", ", Codes.All<ReturnStatus>())}."));
-        }
+        var statuses = ListFilter.Parse<ReturnStatus>(status, "status", errors);
         if (errors.Count > 0) return Problems.Validation(errors);
 
         var q = db.Returns.AsNoTracking();

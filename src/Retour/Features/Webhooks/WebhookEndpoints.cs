@@ -191,9 +191,7 @@ public static class WebhookEndpoints
         if (!await db.WebhookEndpoints.AnyAsync(e => e.Id == id, ct)) return Problems.NotFound($"There is no webhook endpoint '{id}'.");
         var errors = new List<FieldError>();
         errors.AddRange(Cursor.Check(limit, cursor, 'w', out var take, out var after));
-        var statuses = (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        foreach (var s in statuses.Where(s => !DeliveryStatus.All.Contains(s)))
-            errors.Add(new("status", $"Unknown status '{s}'. Use one of: {string.Join(", ", DeliveryStatus.All)}."));
+        var statuses = ListFilter.Parse(status, DeliveryStatus.All, "status", errors);
         if (errors.Count > 0) return Problems.Validation(errors);
         var q = db.WebhookDeliveries.AsNoTracking().Where(d => d.EndpointId == id);
         if (statuses.Count > 0) q = q.Where(d => statuses.Contains(d.Status));

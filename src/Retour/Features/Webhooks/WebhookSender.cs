@@ -1,3 +1,4 @@
+using Retour.Core;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
@@ -72,7 +73,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
         if (ok) (delivery.Status, delivery.DeliveredAt, delivery.NextAttemptAt) = (DeliveryStatus.Delivered, now, null);
         else
         {
-            var next = now + WebhookSignature.Backoff(delivery.Attempts, settings.WebhookRetryBase);
+            var next = now + Backoff.Exponential(delivery.Attempts, settings.WebhookRetryBase, Backoff.Hour);
             giveUp = next - delivery.WindowStart > settings.WebhookGiveUpAfter;
             (delivery.Status, delivery.NextAttemptAt) = giveUp ? (DeliveryStatus.Dead, (DateTimeOffset?)null) : (DeliveryStatus.Failed, next);
         }
@@ -155,23 +156,9 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
     private static string Trim(string s, int max) => s.Length <= max ? s : s[..max];
 }
 
-public sealed class WebhookSenderHost(WebhookSender sender, RetourSettings settings, ILogger<WebhookSenderHost> log) : BackgroundService
+public sealed class WebhookSenderHost(WebhookSender sender, RetourSettings settings, ILogger<WebhookSenderHost> log) : PollingHost(settings, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stop)
-    {
-        if (!settings.RunOutboxRelay) return;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                if (await sender.RunDueAsync(stop) == 0) await Task.Delay(TimeSpan.FromMilliseconds(250), stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-            catch (Exception e)
-            {
-                log.LogError(e, "Webhook sending failed; retrying shortly");
-                try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
-            }
-        }
-    }
+    protected override string What => "Webhook sending";
+    protected override TimeSpan Idle => TimeSpan.FromMilliseconds(250);
+    protected override async Task<bool> RunOnceAsync(CancellationToken stop) => await sender.RunDueAsync(stop) > 0;
 }

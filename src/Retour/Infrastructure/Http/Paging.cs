@@ -66,3 +66,18 @@ public static class Cursor
         return null;
     }
 }
+
+/// <summary>A comma-separated filter of codes (?status=a,b), each checked against the allowed ones; unknown codes become field errors.</summary>
+public static class ListFilter
+{
+    public static List<string> Parse(string? raw, IReadOnlyCollection<string> allowed, string field, List<FieldError> errors, string noun = "status")
+    {
+        var codes = (raw ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        foreach (var c in codes.Where(c => !allowed.Contains(c)))
+            errors.Add(new(field, $"Unknown {noun} '{c}'. Use one of: {string.Join(", ", allowed)}."));
+        return [.. codes.Where(allowed.Contains)];
+    }
+
+    public static List<T> Parse<T>(string? raw, string field, List<FieldError> errors, string noun = "status") where T : struct, Enum =>
+        [.. Parse(raw, Retour.Core.Returns.Codes.All<T>(), field, errors, noun).Select(c => { Retour.Core.Returns.Codes.TryParse<T>(c, out var v); return v; })];
+}

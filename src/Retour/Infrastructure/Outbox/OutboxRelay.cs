@@ -187,7 +187,7 @@ public sealed class OutboxRelay(
     }
 
     /// <summary>1 s, 2 s, 4 s … capped at one hour.</summary>
-    public static TimeSpan Backoff(int attempts) => TimeSpan.FromSeconds(Math.Min(3600, Math.Pow(2, Math.Max(0, attempts - 1))));
+    public static TimeSpan Backoff(int attempts) => Retour.Core.Backoff.Exponential(attempts, TimeSpan.FromSeconds(1), Retour.Core.Backoff.Hour);
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 }
