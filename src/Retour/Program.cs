@@ -1,6 +1,7 @@
 using Retour.Cli;
 using Retour.Features.Carriers;
 using Retour.Features.Catalog;
+using Retour.Features.Console;
 using Retour.Features.Demo;
 using Retour.Features.Notifications;
 using Retour.Features.Orders;
@@ -32,7 +33,8 @@ builder.Services
     .AddWebhooks()
     .AddNotifications()
     .AddDemo()
-    .AddPortal();
+    .AddPortal()
+    .AddConsole();
 
 var app = builder.Build();
 app.UseRetourPipeline();
@@ -50,6 +52,7 @@ app.MapRefunds(api);
 app.MapWebhooks(api);
 app.MapNotifications(api);
 app.MapPortal();
+app.MapConsole(api);
 app.MapHostEndpoints();
 
 await app.RunAsync();

@@ -92,6 +92,7 @@ public static class HostSetup
         app.UseRouting();
         app.UseMiddleware<BodyLimitMiddleware>();
         app.UseAuthentication();
+        app.UseMiddleware<SessionCsrfGuard>();
         app.UseRateLimiter();
         app.UseAuthorization();
         app.UseMiddleware<IdempotencyMiddleware>();

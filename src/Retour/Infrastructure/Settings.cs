@@ -18,6 +18,8 @@ public sealed record RetourSettings
     public string PublicUrl { get; init; } = DefaultUrls;
     public bool SeedDemo { get; init; }
     public string? DemoApiKey { get; init; }
+    /// <summary>RETOUR_DEMO_STAFF_PASSWORD: the demo staff's password (else made once and kept in the data directory).</summary>
+    public string? DemoStaffPassword { get; init; }
     public string? DemoShopifySecret { get; init; }
     public string? DemoAftershipSecret { get; init; }
     public string? DemoEasypostSecret { get; init; }
@@ -84,6 +86,7 @@ public sealed record RetourSettings
             PublicUrl = (Blank(c["RETOUR_PUBLIC_URL"]) ?? (c["RETOUR_URLS"] ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries)[0]).TrimEnd('/'),
             SeedDemo = Bool(c["RETOUR_SEED_DEMO"], provider == DbProvider.Sqlite),
             DemoApiKey = Blank(c["RETOUR_DEMO_API_KEY"]),
+            DemoStaffPassword = Blank(c["RETOUR_DEMO_STAFF_PASSWORD"]),
             DemoShopifySecret = Blank(c["RETOUR_DEMO_SHOPIFY_SECRET"]),
             DemoAftershipSecret = Blank(c["RETOUR_DEMO_AFTERSHIP_SECRET"]),
             DemoEasypostSecret = Blank(c["RETOUR_DEMO_EASYPOST_SECRET"]),

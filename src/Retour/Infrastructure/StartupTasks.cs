@@ -40,6 +40,8 @@ public sealed class StartupTasks(
             Console.WriteLine($"  Demo merchant:       demo{(keys.Created ? " (seeded now)" : "")}   public policy: {url}/r/demo/policy");
             Console.WriteLine($"  Returns portal:      {url}/r/demo   (try order D1200 with its email, shown by GET /api/v1/orders/D1200)");
             Console.WriteLine($"  Demo API key:        {keys.ApiKey}");
+            Console.WriteLine($"  Staff console:       {url}/console/login   admin@demo.test, agent@demo.test, warehouse@demo.test, analyst@demo.test");
+            Console.WriteLine($"  Staff password:      {keys.StaffPassword}");
             Console.WriteLine($"  Shopify secret:      {keys.ShopifySecret}   (shop domain {DemoSeeder.ShopDomain})");
             Console.WriteLine($"  Try:                 curl -H \"Authorization: Bearer {keys.ApiKey}\" {url}/api/v1/orders/D1200/returnability");
         }

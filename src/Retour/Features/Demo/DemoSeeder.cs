@@ -19,7 +19,7 @@ using Retour.Infrastructure.Http;
 
 namespace Retour.Features.Demo;
 
-public sealed record DemoKeys(string ApiKey, string ShopifySecret, bool Created);
+public sealed record DemoKeys(string ApiKey, string ShopifySecret, bool Created, string? StaffPassword = null);
 
 /// <summary>
 /// The demo merchant "demo": a catalogue, 240 orders over the last 120 days (most delivered, some still on their way,
@@ -48,7 +48,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
             db.Tenant.Set(merchant.Id);
             if (!await db.Warehouses.AnyAsync(ct)) SeedWarehouse(db, now); // demo data from before the portal (schema 1)
             await FixKeysAsync(db, merchant, apiKey, now, ct);
-            return new DemoKeys(apiKey, merchant.ShopifySecret!, false);
+            return new DemoKeys(apiKey, merchant.ShopifySecret!, false, await EnsureStaffAsync(scope.ServiceProvider, db, now, ct));
         }
 
         var shopifySecret = settings.DemoShopifySecret ?? ReadOrCreate("demo-shopify-secret.txt", () => "shpss_" + ApiKey.NewSecret()[4..]);
@@ -66,7 +66,40 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         await SeedReturnsAsync(scope.ServiceProvider, db, now, ct);
         await SeedParcelHistoryAsync(scope.ServiceProvider, db, now, ct);
         await SeedWarehouseAsync(db, now, ct);
-        return new DemoKeys(apiKey, shopifySecret, true);
+        return new DemoKeys(apiKey, shopifySecret, true, await EnsureStaffAsync(scope.ServiceProvider, db, now, ct));
+    }
+
+    /// <summary>
+    /// The demo's four staff, one per role: admin@demo.test, agent@demo.test, warehouse@demo.test and analyst@demo.test.
+    /// Their password is RETOUR_DEMO_STAFF_PASSWORD when set (and follows it when it changes), else made once and kept in
+    /// the data directory, so the banner can print it on every start.
+    /// </summary>
+    private async Task<string> EnsureStaffAsync(IServiceProvider services, RetourDb db, DateTimeOffset now, CancellationToken ct)
+    {
+        var password = settings.DemoStaffPassword ?? ReadOrCreate("demo-staff-password.txt", () => "demo-" + ApiKey.NewSecret()[4..16]);
+        var hasher = services.GetRequiredService<Microsoft.AspNetCore.Identity.IPasswordHasher<Staff.StaffUser>>();
+        foreach (var role in Staff.StaffRoles.All)
+        {
+            var email = $"{role}@demo.test";
+            var normalized = email.ToUpperInvariant();
+            var user = await db.StaffUsers.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, ct);
+            if (user is null)
+            {
+                user = new Staff.StaffUser { Email = email, NormalizedEmail = normalized, Name = $"Demo {char.ToUpperInvariant(role[0])}{role[1..]}", CreatedAt = now };
+                user.PasswordHash = hasher.HashPassword(user, password);
+                db.StaffUsers.Add(user);
+            }
+            else if (user.PasswordHash is null ||
+                     hasher.VerifyHashedPassword(user, user.PasswordHash, password) == Microsoft.AspNetCore.Identity.PasswordVerificationResult.Failed)
+            {
+                user.PasswordHash = hasher.HashPassword(user, password);
+                user.SecurityStamp = Guid.NewGuid().ToString("N");
+            }
+            if (!await db.StaffMemberships.AnyAsync(m => m.UserId == user.Id, ct))
+                db.StaffMemberships.Add(new Staff.StaffMembership { UserId = user.Id, Role = role, CreatedAt = now });
+        }
+        await db.SaveChangesAsync(ct);
+        return password;
     }
 
     /// <summary>Demo Outfitters' logo (demo-logo.svg drawn by Chromium), stored as an upload would store it.</summary>

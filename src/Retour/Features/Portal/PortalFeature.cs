@@ -10,7 +10,14 @@ public static class PortalFeature
 {
     public static IServiceCollection AddPortal(this IServiceCollection s)
     {
-        s.AddRazorPages(o => o.RootDirectory = "/Features/Portal/Pages");
+        // Portal pages (/r/…) and console pages (/console/…) each live in their feature; every page has an absolute route.
+        s.AddRazorPages(o => o.RootDirectory = "/Features");
+        // Each feature keeps its layouts and partials in its own Pages/Shared (names do not overlap).
+        s.Configure<Microsoft.AspNetCore.Mvc.Razor.RazorViewEngineOptions>(o =>
+        {
+            o.PageViewLocationFormats.Add("/Features/Portal/Pages/Shared/{0}.cshtml");
+            o.PageViewLocationFormats.Add("/Features/Console/Pages/Shared/{0}.cshtml");
+        });
         // Pages in Arabic, Russian and Korean are written as text, not as numeric character references.
         s.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o =>
             o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));

@@ -48,7 +48,9 @@ public sealed record Actor(string Type, string? Id, string? Name)
     public static Actor From(ClaimsPrincipal user) =>
         user.FindFirstValue(Auth.RetourClaims.KeyId) is { } keyId
             ? new Actor("api_key", keyId, user.FindFirstValue(Auth.RetourClaims.KeyName))
-            : System;
+            : user.FindFirstValue(Auth.RetourClaims.UserId) is { } userId
+                ? new Actor("staff", userId, user.FindFirstValue(Auth.RetourClaims.Email))
+                : System;
 
     public string Label => Name ?? Type;
 }

@@ -16,6 +16,12 @@ public static class RetourClaims
     public const string KeyId = "retour:key_id";
     public const string KeyName = "retour:key_name";
     public const string Scope = "scope";
+    /// <summary>A console session's user, and the role and security stamp it was issued with.</summary>
+    public const string UserId = "retour:user_id";
+    public const string Email = "retour:email";
+    public const string UserName = "retour:user_name";
+    public const string Role = "retour:role";
+    public const string Stamp = "retour:stamp";
 }
 
 /// <summary>
@@ -102,12 +108,20 @@ public sealed class ApiKeyCache(IServiceScopeFactory scopes, TimeProvider clock)
 
 public static class ScopeAuthorization
 {
+    public const string SelectorScheme = "Retour";
+    /// <summary>The console's cookie scheme (registered by the Staff feature).</summary>
+    public const string SessionScheme = "Console";
+
     public static string PolicyFor(string scope) => "scope:" + scope;
 
     public static IServiceCollection AddScopePolicies(this IServiceCollection services)
     {
-        services.AddAuthentication(ApiKeyHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        // One default scheme that picks: a request with an Authorization header is an integration (API key), any other
+        // may carry a console session cookie. The API's scope policies then decide the same way for both (ADR 22).
+        services.AddAuthentication(SelectorScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null)
+            .AddPolicyScheme(SelectorScheme, null, o => o.ForwardDefaultSelector = http =>
+                http.Request.Headers.ContainsKey("Authorization") ? ApiKeyHandler.SchemeName : SessionScheme);
         services.AddSingleton<ApiKeyCache>();
         services.AddAuthorization(o =>
         {

@@ -61,6 +61,11 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<Features.Staff.StaffUser> StaffUsers => Set<Features.Staff.StaffUser>();
+    public DbSet<Features.Staff.StaffMembership> StaffMemberships => Set<Features.Staff.StaffMembership>();
+    public DbSet<Features.Staff.StaffInvitation> StaffInvitations => Set<Features.Staff.StaffInvitation>();
+    public DbSet<Features.Staff.ReturnNote> ReturnNotes => Set<Features.Staff.ReturnNote>();
+    public DbSet<Features.Staff.SavedView> SavedViews => Set<Features.Staff.SavedView>();
 
     public TenantContext Tenant => tenant;
 
@@ -113,6 +118,11 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new WebhookEndpoint.Config());
         mb.ApplyConfiguration(new WebhookDelivery.Config());
         mb.ApplyConfiguration(new Notification.Config());
+        mb.ApplyConfiguration(new Features.Staff.StaffUser.Config());
+        mb.ApplyConfiguration(new Features.Staff.StaffMembership.Config());
+        mb.ApplyConfiguration(new Features.Staff.StaffInvitation.Config());
+        mb.ApplyConfiguration(new Features.Staff.ReturnNote.Config());
+        mb.ApplyConfiguration(new Features.Staff.SavedView.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -146,6 +156,10 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<StoreCreditEntry>(mb);
         TenantFilter<ExchangeOrder>(mb);
         TenantFilter<SandboxPayment>(mb);
+        TenantFilter<Features.Staff.StaffMembership>(mb);
+        TenantFilter<Features.Staff.StaffInvitation>(mb);
+        TenantFilter<Features.Staff.ReturnNote>(mb);
+        TenantFilter<Features.Staff.SavedView>(mb);
 
         SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
         {
@@ -186,6 +200,11 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(WebhookEndpoint)] = "webhook_endpoints",
             [typeof(WebhookDelivery)] = "webhook_deliveries",
             [typeof(Notification)] = "notifications",
+            [typeof(Features.Staff.StaffUser)] = "staff_users",
+            [typeof(Features.Staff.StaffMembership)] = "staff_memberships",
+            [typeof(Features.Staff.StaffInvitation)] = "staff_invitations",
+            [typeof(Features.Staff.ReturnNote)] = "return_notes",
+            [typeof(Features.Staff.SavedView)] = "saved_views",
         });
     }
 
