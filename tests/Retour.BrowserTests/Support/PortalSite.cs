@@ -12,11 +12,13 @@ namespace Retour.BrowserTests.Support;
 public sealed class BrowserApp : RetourApp
 {
     public const string DemoKey = "rtr_demo_key_for_browser_tests_0123";
+    public const string StaffPassword = "demo-staff-password-for-tests";
 
     public BrowserApp() : base(null, new Dictionary<string, string?>
     {
         ["RETOUR_SEED_DEMO"] = "true",
         ["RETOUR_DEMO_API_KEY"] = DemoKey,
+        ["RETOUR_DEMO_STAFF_PASSWORD"] = StaffPassword,
         ["RETOUR_URLS"] = "http://127.0.0.1:0",
     })
     {

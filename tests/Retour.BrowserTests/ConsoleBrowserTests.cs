@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Playwright;
+using Retour.BrowserTests.Support;
+using Retour.Tests.Support;
+using Xunit;
+
+namespace Retour.BrowserTests;
+
+/// <summary>The staff console in Chromium, signed in as the demo staff (admin, agent, warehouse, analyst @demo.test).</summary>
+[Collection(PortalCollection.Name)]
+public sealed class ConsoleBrowserTests(PortalSite site)
+{
+    private static readonly object Address = new { name = "Cora Console", line1 = "Hauptstr. 1", city = "Berlin", postal_code = "10115", country = "DE" };
+
+    /// <summary>A return in the demo shop: an expensive coat goes to review (the demo approves up to 500 EUR on its own).</summary>
+    private async Task<(string Id, string Rma, string Status)> ReturnAsync(decimal price)
+    {
+        var number = await site.NewOrderAsync("C", new { email = "cora@example.com", name = "Cora Console", locale = "de" }, Address,
+            PortalSite.Line("L1", "COAT-M", "COAT", "Wool coat", "apparel", price));
+        var (status, body) = await site.Api.Post("/api/v1/returns", new
+        {
+            order_number = number, lines = new[] { new { order_line_id = "L1", quantity = 1, reason = "too_large", comment = "Zu groß" } },
+            resolution = "refund", method = "drop_off",
+        });
+        Assert.True(status == HttpStatusCode.Created, body?.ToJsonString());
+        return (body.Str("id"), body.Str("rma"), body.Str("status"));
+    }
+
+    private async Task<IPage> SignInAsync(string who, string? acceptLanguage = "en-GB,en;q=0.9")
+    {
+        var page = await site.NewPageAsync(acceptLanguage);
+        await page.GotoAsync("/console/login");
+        await page.FillAsync("#email", $"{who}@demo.test");
+        await page.FillAsync("#password", BrowserApp.StaffPassword);
+        await page.ClickAsync("form button[type=submit]");
+        await page.WaitForURLAsync(u => !u.Contains("/console/login"));
+        return page;
+    }
+
+    [Fact]
+    public async Task AnAgent_SignsIn_FiltersTheQueue_AndApprovesAPendingReturn()
+    {
+        var (_, rma, status) = await ReturnAsync(650m);
+        Assert.Equal("pending_review", status);
+        var page = await SignInAsync("agent");
+        Assert.Contains("/console/returns", page.Url); // agents start at the queue, needs-review view
+        // Filter: needs review, reason "too large", searched by the RMA.
+        await page.GotoAsync("/console/returns");
+        await page.CheckAsync("#f-review");
+        await page.SelectOptionAsync("#f-reason", "too_large");
+        await page.FillAsync("#q", rma);
+        await page.ClickAsync("#apply-filters");
+        await page.WaitForURLAsync(u => u.Contains("reason=too_large"));
+        var rows = page.Locator("#queue tbody tr");
+        Assert.Equal(1, await rows.CountAsync());
+        Assert.Equal(rma, await rows.First.GetAttributeAsync("data-rma"));
+        Assert.Equal("pending_review", await rows.First.GetAttributeAsync("data-status"));
+        await PortalSite.ShotAsync(page, "console-queue-filtered");
+        // Open it and approve.
+        await page.ClickAsync($"a[href='/console/returns/{rma}']");
+        await page.FillAsync("#approve-reason", "Checked the photos");
+        await page.ClickAsync("#approve");
+        // Approved, and for a drop-off the label is booked at once (awaiting shipment).
+        await page.WaitForFunctionAsync("() => ['approved', 'awaiting_shipment'].includes(document.querySelector('#return-status').dataset.status)");
+        Assert.Contains("Checked the photos", await page.InnerTextAsync("#timeline"));
+        Assert.Contains("agent@demo.test", await page.InnerTextAsync("#timeline"));
+        var (_, after) = await site.Api.Get($"/api/v1/returns/{rma}");
+        Assert.Contains(after!["timeline"]!.AsArray(), e => e!["to"]?.GetValue<string>() == "approved" && e["actor_type"]!.GetValue<string>() == "staff");
+    }
+
+    [Fact]
+    public async Task AWarehouseOperator_ReceivesAndInspects_WithTheKeyboardAlone()
+    {
+        var (_, rma, status) = await ReturnAsync(40m);
+        Assert.Equal("approved", status);
+        var page = await site.NewPageAsync();
+        await page.GotoAsync("/console/login");
+        Assert.Equal("email", await page.EvaluateAsync<string>("() => document.activeElement.id")); // the form starts focused
+        await page.Keyboard.TypeAsync("warehouse@demo.test");
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync(BrowserApp.StaffPassword);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync(u => u.EndsWith("/console/warehouse"));
+        // A scanner types the code and Enter; the field keeps the focus.
+        Assert.True(await page.EvaluateAsync<bool>("() => document.activeElement.id === 'scan'"));
+        await page.Keyboard.TypeAsync("RETOUR:" + rma);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForFunctionAsync("() => document.querySelector('#scan-result').dataset.kind === 'ok'");
+        Assert.Contains(rma, await page.InnerTextAsync("#scan-result"));
+        Assert.Equal("rgb(30, 107, 52)", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('#scan-result')).backgroundColor"));
+        Assert.True(await page.EvaluateAsync<bool>("() => document.activeElement.id === 'scan'"));
+        // The same parcel again: amber, "already received".
+        await page.Keyboard.TypeAsync(rma);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForFunctionAsync("() => document.querySelector('#scan-result').dataset.kind === 'again'");
+        // An unknown code: red, kept as an unmatched parcel.
+        await page.Keyboard.TypeAsync("1Z999NOTOURS");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForFunctionAsync("() => document.querySelector('#scan-result').dataset.kind === 'bad'");
+        await PortalSite.ShotAsync(page, "console-receiving");
+        // F2 opens the inspection of the last matched parcel; the first grade has the focus.
+        await page.Keyboard.PressAsync("F2");
+        await page.WaitForURLAsync(u => u.Contains("/console/warehouse/inspect/"));
+        Assert.Equal("grade", await page.EvaluateAsync<string>("() => document.activeElement.dataset.field"));
+        await page.Keyboard.PressAsync("ArrowDown"); // "new"
+        await page.Keyboard.PressAsync("ArrowDown"); // "like new"
+        Assert.Equal("like_new", await page.EvaluateAsync<string>("() => document.activeElement.value"));
+        // Tick every checklist question with Tab and Space.
+        var questions = await page.Locator("[data-check]").CountAsync();
+        Assert.True(questions > 0);
+        for (var i = 0; i < questions; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            await page.Keyboard.PressAsync("Space");
+        }
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync("Tags on, folded");
+        await page.Keyboard.PressAsync("Control+Enter");
+        // The page comes back with the proposed disposition, focused; Enter on it confirms.
+        await page.WaitForSelectorAsync("#disposition-form");
+        Assert.Equal("disposition", await page.EvaluateAsync<string>("() => document.activeElement.dataset.field"));
+        await page.Keyboard.PressAsync("Control+Enter");
+        await page.WaitForSelectorAsync("#all-inspected");
+        await page.WaitForFunctionAsync("() => !document.querySelector('#disposition-form')");
+        var (_, ret) = await site.Api.Get($"/api/v1/returns/{rma}");
+        Assert.Contains(ret.Str("status"), new[] { "inspected", "resolved", "closed" });
+        var inspection = ret!["inspections"]!.AsArray().Single()!;
+        Assert.Equal("like_new", inspection.Str("grade"));
+        Assert.All(inspection["checklist"]!.AsObject(), kv => Assert.True(kv.Value!.GetValue<bool>()));
+        Assert.Equal("confirmed", ret["dispositions"]!.AsArray().Single().Str("state"));
+        // Escape goes back to receiving, ready for the next parcel.
+        await page.Keyboard.PressAsync("Escape");
+        await page.WaitForURLAsync(u => u.EndsWith("/console/warehouse"));
+    }
+
+    [Fact]
+    public async Task AnAnalyst_SeesNoApproveButton_AndTheRequestGets403()
+    {
+        var (id, rma, _) = await ReturnAsync(700m);
+        var page = await SignInAsync("analyst", "de-DE,de;q=0.9");
+        await page.GotoAsync($"/console/returns/{rma}");
+        Assert.Equal(0, await page.Locator("#approve").CountAsync());
+        Assert.Equal(0, await page.Locator("#reject").CountAsync());
+        Assert.Contains("Analyst", await page.InnerTextAsync("#read-only"));
+        Assert.Equal("de", await page.GetAttributeAsync("html", "lang")); // the console in German
+        // The same request the button would make, from this page with this session: refused by the API.
+        var answer = await page.EvaluateAsync<int[]>(
+            "async id => { const r = await fetch('/api/v1/returns/' + id + '/approve', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }); " +
+            "const p = await r.json(); return [r.status, p.code === 'forbidden' ? 1 : 0]; }", id);
+        Assert.Equal([403, 1], answer);
+        var (_, after) = await site.Api.Get($"/api/v1/returns/{id}");
+        Assert.Equal("pending_review", after.Str("status"));
+    }
+
+    [Fact]
+    public async Task AUserOfOneMerchant_CannotOpenAnotherMerchantsReturn_ByItsUrl()
+    {
+        var other = await site.App.NewMerchantAsync();
+        using var b = new HttpClient { BaseAddress = new Uri(site.BaseUrl) };
+        b.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", other.ApiKey);
+        var number = "B" + Random.Shared.Next(100000, 999999);
+        (await b.Post("/api/v1/orders", new
+        {
+            number, placed_at = DateTimeOffset.UtcNow.AddDays(-8), delivered_at = DateTimeOffset.UtcNow.AddDays(-4), currency = "EUR",
+            customer = new { email = "bea@example.com", name = "Bea Other" }, shipping_address = Address, shipping_total = "0",
+            lines = new[] { PortalSite.Line("L1", "TEE-B", "TEE", "Other tee", "apparel", 25m) },
+        })).Expect(HttpStatusCode.Created);
+        var theirs = (await b.Post("/api/v1/returns", new
+        {
+            order_number = number, lines = new[] { new { order_line_id = "L1", quantity = 1, reason = "too_small" } }, resolution = "refund", method = "drop_off",
+        })).Expect(HttpStatusCode.Created);
+
+        var page = await SignInAsync("admin");
+        var response = await page.GotoAsync($"/console/returns/{theirs.Str("rma")}");
+        Assert.Equal(404, response!.Status);
+        Assert.True(await page.Locator("#not-found").IsVisibleAsync());
+        Assert.DoesNotContain("TEE-B", await page.ContentAsync());
+        var api = await page.EvaluateAsync<int>("async id => (await fetch('/api/v1/returns/' + id)).status", theirs.Str("id"));
+        Assert.Equal(404, api);
+        // Nor in their list or search.
+        await page.GotoAsync($"/console/returns?q={theirs.Str("rma")}");
+        Assert.True(await page.Locator("#queue-empty").IsVisibleAsync());
+    }
+}
