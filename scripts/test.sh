@@ -28,7 +28,7 @@ log "Tests on SQLite"
 RETOUR_TEST_DB=sqlite dotnet test tests/Retour.Tests -c Release --no-build -nologo || results=1
 log "Tests on PostgreSQL (port $PG_PORT)"
 RETOUR_TEST_DB=postgres RETOUR_TEST_PG="$PG_URL" dotnet test tests/Retour.Tests -c Release --no-build -nologo || results=1
-log "Browser tests: the shopper portal in Chromium, on PostgreSQL (screenshots in artifacts/screenshots/)"
+log "Browser tests: the shopper portal and the staff console in Chromium, on PostgreSQL (screenshots in artifacts/screenshots/)"
 RETOUR_TEST_DB=postgres RETOUR_TEST_PG="$PG_URL" dotnet test tests/Retour.BrowserTests -c Release --no-build -nologo || results=1
 
 [ $results -eq 0 ] && log "All tests passed on SQLite and PostgreSQL, and in the browser" || log "Some tests failed"
