@@ -56,6 +56,7 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         Assert.Equal(1, await rows.CountAsync());
         Assert.Equal(rma, await rows.First.GetAttributeAsync("data-rma"));
         Assert.Equal("pending_review", await rows.First.GetAttributeAsync("data-status"));
+        Assert.Contains("Page 1 of 1 · 1 returns", await page.InnerTextAsync("nav[aria-label='Pages']"));
         await PortalSite.ShotAsync(page, "console-queue-filtered");
         // Open it and approve.
         await page.ClickAsync($"a[href='/console/returns/{rma}']");

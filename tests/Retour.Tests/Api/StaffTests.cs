@@ -104,6 +104,28 @@ public sealed class StaffTests(RetourApp app) : IClassFixture<RetourApp>
     }
 
     [Fact]
+    public async Task InternalNotes_AreWrittenByAgents_ReadByAll_AndNamed()
+    {
+        var (m, id, rma) = await MerchantWithPendingReturnAsync();
+        var agent = Email("agent");
+        var analyst = Email("analyst");
+        await StaffHelp.AddAsync(app, m.Id, agent, StaffRoles.Agent);
+        await StaffHelp.AddAsync(app, m.Id, analyst, StaffRoles.Analyst);
+        var a = await StaffHelp.SessionAsync(app, agent);
+        var bad = (await a.Post($"/api/v1/returns/{id}/notes", new { body = "  " })).Expect(HttpStatusCode.UnprocessableEntity);
+        Assert.NotNull(bad["errors"]!["body"]);
+        var note = (await a.Post($"/api/v1/returns/{rma}/notes", new { body = "Called the shopper: coat was a gift." })).Expect(HttpStatusCode.Created);
+        Assert.Equal(agent, note.Str("author"));
+        var b = await StaffHelp.SessionAsync(app, analyst);
+        (await b.Post($"/api/v1/returns/{id}/notes", new { body = "x" })).Expect(HttpStatusCode.Forbidden);
+        var notes = (await b.Get($"/api/v1/returns/{id}/notes")).Expect(HttpStatusCode.OK).AsArray();
+        Assert.Equal("Called the shopper: coat was a gift.", Assert.Single(notes)!.Str("body"));
+        Assert.Contains("Called the shopper", await b.GetStringAsync($"/console/returns/{rma}"));
+        var other = await app.NewMerchantAsync();
+        (await other.Client.Get($"/api/v1/returns/{id}/notes")).Expect(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task TheLastAdmin_CannotBeDemotedOrRemoved()
     {
         var m = await app.NewMerchantAsync();

@@ -47,10 +47,7 @@ public static class NotesEndpoints
         var actor = Actor.From(http.User);
         var note = new ReturnNote { ReturnId = ret.Id, Author = actor.Label, Body = body, CreatedAt = now };
         db.ReturnNotes.Add(note);
-        db.AuditEvents.Add(new AuditEvent
-        {
-            EntityType = "return", EntityId = ret.Id, Action = "note_added", ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name, OccurredAt = now,
-        });
+        db.AuditEvents.Add(AuditEvent.Of("return", ret.Id, "note_added", actor, now));
         return await db.CommitAsync(idem, TypedResults.Created($"/api/v1/returns/{ret.Id}/notes", NoteDto.From(note)), now, ct);
     }
 }

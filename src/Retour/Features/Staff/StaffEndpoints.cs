@@ -191,8 +191,5 @@ public static class StaffEndpoints
         new(k.Id, k.Name, k.Prefix, k.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries), k.CreatedAt, k.RevokedAt, secret);
 
     private static void Audit(RetourDb db, string action, Guid id, Actor actor, DateTimeOffset now, string? reason) =>
-        db.AuditEvents.Add(new AuditEvent
-        {
-            EntityType = "staff", EntityId = id, Action = action, ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name, Reason = reason, OccurredAt = now,
-        });
+        db.AuditEvents.Add(AuditEvent.Of("staff", id, action, actor, now, reason));
 }

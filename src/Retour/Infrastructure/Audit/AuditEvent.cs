@@ -22,6 +22,13 @@ public sealed class AuditEvent : ITenantOwned
     public string? DataJson { get; init; }
     public DateTimeOffset OccurredAt { get; init; }
 
+    /// <summary>An event without a state change, by <paramref name="actor"/>; the one way new code records one.</summary>
+    public static AuditEvent Of(string entityType, Guid entityId, string action, Actor actor, DateTimeOffset at, string? reason = null, string? dataJson = null) => new()
+    {
+        EntityType = entityType, EntityId = entityId, Action = action, ActorType = actor.Type, ActorId = actor.Id, ActorName = actor.Name,
+        Reason = reason, DataJson = dataJson, OccurredAt = at,
+    };
+
     internal sealed class Config : IEntityTypeConfiguration<AuditEvent>
     {
         public void Configure(EntityTypeBuilder<AuditEvent> b)

@@ -53,7 +53,7 @@ public sealed class InviteModel(UserManager<StaffUser> users) : ConsolePageBase
         if (user is not null)
         {
             if (await users.IsLockedOutAsync(user)) { Error = T("login.locked", ("minutes", "15")); return Page(); }
-            if (!await users.CheckPasswordAsync(user ?? throw new InvalidOperationException(), password ?? ""))
+            if (!await users.CheckPasswordAsync(user, password ?? ""))
             {
                 await users.AccessFailedAsync(user);
                 Error = T("login.wrong");
@@ -78,11 +78,7 @@ public sealed class InviteModel(UserManager<StaffUser> users) : ConsolePageBase
         tracked.AcceptedAt = now;
         if (!await Db.StaffMemberships.AnyAsync(m => m.UserId == user.Id, HttpContext.RequestAborted))
             Db.StaffMemberships.Add(new StaffMembership { UserId = user.Id, Role = inv.Role, CreatedAt = now });
-        Db.AuditEvents.Add(new AuditEvent
-        {
-            EntityType = "staff", EntityId = user.Id, Action = "staff_joined", ActorType = "staff", ActorId = user.Id.ToString(), ActorName = user.Email,
-            Reason = inv.Role, OccurredAt = now,
-        });
+        Db.AuditEvents.Add(AuditEvent.Of("staff", user.Id, "staff_joined", new Actor("staff", user.Id.ToString(), user.Email), now, inv.Role));
         await Db.SaveChangesAsync(HttpContext.RequestAborted);
         await StaffSessions.SignInAsync(HttpContext, user, inv.MerchantId);
         return Redirect("/console");

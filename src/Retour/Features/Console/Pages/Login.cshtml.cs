@@ -101,11 +101,7 @@ public sealed class LoginModel(UserManager<StaffUser> users, IDataProtectionProv
         var merchant = last ?? memberships[0];
         await StaffSessions.SignInAsync(HttpContext, user, merchant.Id);
         Db.Tenant.Set(merchant.Id);
-        Db.AuditEvents.Add(new AuditEvent
-        {
-            EntityType = "staff_user", EntityId = user.Id, Action = "signed_in", ActorType = "staff", ActorId = user.Id.ToString(), ActorName = user.Email,
-            OccurredAt = Clock.GetUtcNow(),
-        });
+        Db.AuditEvents.Add(AuditEvent.Of("staff", user.Id, "signed_in", new Actor("staff", user.Id.ToString(), user.Email), Clock.GetUtcNow()));
         await Db.SaveChangesAsync(HttpContext.RequestAborted);
         return Redirect(ReturnUrl);
     }

@@ -54,7 +54,8 @@ public sealed class QueueModel : ConsolePage
         Counts = (await filtered.GroupBy(r => r.Status).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct))
             .OrderBy(c => c.Key).Select(c => (c.Key, c.Count)).ToList();
         var q = Filter(Db.Returns.AsNoTracking(), includeStatus: true);
-        Total = await q.CountAsync(ct);
+        // The status filter is the only one the counts leave out, so the total is read off them, not counted again.
+        Total = Codes.TryParse<ReturnStatus>(Status, out var only) ? Counts.FirstOrDefault(c => c.Status == only).Count : Counts.Sum(c => c.Count);
         var page = await q.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id)
             .Skip((PageNumber - 1) * PageSize).Take(PageSize)
             .Select(r => new { r.Id, r.Rma, r.OrderNumber, r.CustomerEmail, r.Status, r.Resolution, r.Method, r.CarrierCode, r.Currency, r.EstimateTotal, r.Flags, r.CreatedAt })
