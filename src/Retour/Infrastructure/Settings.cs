@@ -56,6 +56,16 @@ public sealed record RetourSettings
     public string? SmtpHost { get; init; }
     public int SmtpPort { get; init; } = 25;
     public string SmtpFrom { get; init; } = "Retour <no-reply@retour.local>";
+    /// <summary>
+    /// The SMS provider (configuration Sms:Provider): "twilio" (Twilio's Messages API, or any service that speaks it, at
+    /// Sms:BaseUrl with Sms:AccountSid and Sms:AuthToken) or "sandbox" (accepts without sending, with Twilio's test numbers'
+    /// failures); none, no SMS. Sms:From is the sender number or alphanumeric sender id.
+    /// </summary>
+    public string? SmsProvider { get; init; }
+    public string SmsFrom { get; init; } = "Retour";
+    public string? SmsAccountSid { get; init; }
+    public string? SmsAuthToken { get; init; }
+    public string SmsBaseUrl { get; init; } = "https://api.twilio.com";
     /// <summary>Whether webhook URLs may point at this machine (localhost, 127.0.0.1): for development and tests only.</summary>
     public bool WebhookAllowLocal { get; init; }
     public TimeSpan RefundLease => PaymentTimeout * 2 + TimeSpan.FromSeconds(5);
@@ -104,6 +114,11 @@ public sealed record RetourSettings
             SmtpHost = Blank(c["Smtp:Host"]),
             SmtpPort = int.TryParse(c["Smtp:Port"], out var smtpPort) && smtpPort is > 0 and < 65536 ? smtpPort : 25,
             SmtpFrom = Blank(c["Smtp:From"]) ?? "Retour <no-reply@retour.local>",
+            SmsProvider = Blank(c["Sms:Provider"])?.Trim().ToLowerInvariant(),
+            SmsFrom = Blank(c["Sms:From"]) ?? "Retour",
+            SmsAccountSid = Blank(c["Sms:AccountSid"]),
+            SmsAuthToken = Blank(c["Sms:AuthToken"]),
+            SmsBaseUrl = (Blank(c["Sms:BaseUrl"]) ?? "https://api.twilio.com").TrimEnd('/'),
             WebhookAllowLocal = string.Equals(c["RETOUR_WEBHOOK_ALLOW_LOCAL"], "true", StringComparison.OrdinalIgnoreCase),
             WebhookTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_TIMEOUT_MS"], out var wt) && wt is >= 100 and <= 60_000 ? wt : 10_000),
             WebhookRetryBase = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_WEBHOOK_RETRY_MS"], out var wr) && wr is >= 10 and <= 3_600_000 ? wr : 30_000),

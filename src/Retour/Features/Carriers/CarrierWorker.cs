@@ -25,6 +25,54 @@ public sealed class CarrierWorker(
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     public static readonly TimeSpan MaxPollInterval = TimeSpan.FromMinutes(10);
     public const string ExpiredEvent = "return.label_expired";
+    /// <summary>The label is still unused a few days before it expires: the shopper is reminded.</summary>
+    public const string ExpiringEvent = "return.label_expiring";
+
+    /// <summary>Three days before a label of five days or more expires, one day before a shorter one; none under two days.</summary>
+    public static DateTimeOffset? ReminderAt(DateTimeOffset issued, DateTimeOffset expires) => (expires - issued).TotalDays switch
+    {
+        >= 5 => expires.AddDays(-3),
+        >= 2 => expires.AddDays(-1),
+        _ => null,
+    };
+
+    /// <summary>Publishes return.label_expiring for labels still unused when their reminder is due. Returns how many.</summary>
+    public async Task<int> RemindLabelsAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        List<Shipment> due;
+        await using (var scope = scopes.CreateAsyncScope())
+            due = await ClaimAsync(scope.ServiceProvider.GetRequiredService<RetourDb>(), "label_reminder_at", now, ct);
+        var reminded = 0;
+        foreach (var s in due)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(s.MerchantId);
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+            try
+            {
+                await using var tx = await db.Database.BeginTransactionAsync(ct);
+                var shipment = await db.Shipments.FirstAsync(x => x.Id == s.Id, ct);
+                shipment.LabelReminderAt = null;
+                var ret = await db.Returns.AsNoTracking().FirstAsync(r => r.Id == s.ReturnId, ct);
+                if (shipment.PickedUpAt is null && shipment.CancelledAt is null && shipment.LabelExpiresAt is { } expires && expires > now
+                    && ret.Status == ReturnStatus.AwaitingShipment)
+                {
+                    db.Publish(ExpiringEvent, new
+                    {
+                        return_id = ret.Id, ret.Rma, order_number = ret.OrderNumber, tracking_number = shipment.TrackingNumber, carrier = shipment.CarrierCode,
+                        expires_at = expires,
+                    }, now);
+                    reminded++;
+                }
+                await db.SaveChangesAsync(ct);
+                await tx.CommitAsync(ct);
+            }
+            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+        }
+        return reminded;
+    }
 
     /// <summary>Polls the shipments that are due. Returns how many events were stored.</summary>
     public async Task<int> PollDueAsync(CancellationToken ct)
@@ -231,6 +279,7 @@ public sealed class CarrierWorkerHost(CarrierWorker worker, RetourSettings setti
 
     protected override async Task<bool> RunOnceAsync(CancellationToken stop)
     {
+        await worker.RemindLabelsAsync(stop);
         await worker.ExpireLabelsAsync(stop);
         await worker.EscalateOverdueAsync(stop);
         if (Settings.SandboxAutopilot) await worker.PollDueAsync(stop);

@@ -36,6 +36,8 @@ public sealed class Shipment : ITenantOwned
     public int PromisedDays { get; set; }
     /// <summary>When an unused label expires (the policy's label_valid_days after booking); null for pickups and no limit.</summary>
     public DateTimeOffset? LabelExpiresAt { get; set; }
+    /// <summary>When to remind the shopper that the label is still unused (a few days before it expires); cleared once reminded.</summary>
+    public DateTimeOffset? LabelReminderAt { get; set; }
     /// <summary>When the poller next asks the carrier for events; null when the carrier pushes them or the parcel has arrived.</summary>
     public DateTimeOffset? NextPollAt { get; set; }
     public int PollFailures { get; set; }
@@ -75,6 +77,7 @@ public sealed class Shipment : ITenantOwned
             b.Property(x => x.PickupRebooks).HasDefaultValue(0);
             b.HasIndex(x => x.NextPollAt);
             b.HasIndex(x => x.LabelExpiresAt);
+            b.HasIndex(x => x.LabelReminderAt);
             b.HasIndex(x => new { x.MerchantId, x.CarrierCode, x.CreatedAt });
         }
     }

@@ -135,6 +135,7 @@ public sealed class ShipmentBooking(
             Status = Codes.Of(status), StatusAt = now, CreatedAt = now, UpdatedAt = now, PromisedDays = carrier.TransitDays,
             AllocationJson = Json.Serialize(decision),
             LabelExpiresAt = service != "pickup" && policy.LabelValidDays is { } days ? now.AddDays(days) : null,
+            LabelReminderAt = service != "pickup" && policy.LabelValidDays is { } valid ? CarrierWorker.ReminderAt(now, now.AddDays(valid)) : null,
             NextPollAt = !adapter.PushesEvents && settings.SandboxAutopilot ? now + FirstPoll : null,
             SimSeed = SandboxLife.SeedOf(booking.TrackingNumber),
         };

@@ -36,6 +36,8 @@ public sealed class Notification : ITenantOwned
     public DateTimeOffset? NextAttemptAt { get; set; }
     public string? LastError { get; set; }
     public DateTimeOffset? SentAt { get; set; }
+    /// <summary>The provider's id for the message (an SMS provider's message sid), for support to trace it there.</summary>
+    public string? ProviderRef { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 
@@ -56,6 +58,7 @@ public sealed class Notification : ITenantOwned
             b.Property(x => x.Body).HasMaxLength(20000);
             b.Property(x => x.Status).HasMaxLength(16);
             b.Property(x => x.LastError).HasMaxLength(1000);
+            b.Property(x => x.ProviderRef).HasMaxLength(64);
             b.Property(x => x.UpdatedAt).IsConcurrencyToken();
         }
     }

@@ -11,26 +11,35 @@ using Retour.Infrastructure.Outbox;
 namespace Retour.Features.Notifications;
 
 public sealed record NotificationDto(Guid Id, Guid? ReturnId, string Template, string Channel, string Recipient, string Locale, string Subject, string Body,
-    string Status, int Attempts, string? LastError, DateTimeOffset? NextAttemptAt, DateTimeOffset? SentAt, DateTimeOffset CreatedAt)
+    string Status, int Attempts, string? LastError, DateTimeOffset? NextAttemptAt, DateTimeOffset? SentAt, DateTimeOffset CreatedAt, string? ProviderRef)
 {
     public static NotificationDto From(Notification n) => new(n.Id, n.ReturnId, n.Template, n.Channel, n.Recipient, n.Locale, n.Subject, n.Body, n.Status,
-        n.Attempts, n.LastError, n.NextAttemptAt, n.SentAt, n.CreatedAt);
+        n.Attempts, n.LastError, n.NextAttemptAt, n.SentAt, n.CreatedAt, n.ProviderRef);
 }
 
 public static class NotificationsFeature
 {
-    public static IServiceCollection AddNotifications(this IServiceCollection s) => s
-        .AddSingleton<EmailSender>()
-        .AddHostedService<EmailSenderHost>()
-        .AddSingleton<IOutboxHandler, NotifyShopper>();
+    public static IServiceCollection AddNotifications(this IServiceCollection s)
+    {
+        s.AddHttpClient("sms", c => c.Timeout = TimeSpan.FromSeconds(15));
+        return s
+            .AddSingleton<TemplateRenderer>()
+            .AddSingleton(sp => new NotificationSender(sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<Infrastructure.RetourSettings>(),
+                sp.GetRequiredService<MerchantDirectory>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<NotificationSender>>(),
+                SmsProviders.From(sp.GetRequiredService<Infrastructure.RetourSettings>(), sp.GetRequiredService<IHttpClientFactory>())))
+            .AddHostedService<NotificationSenderHost>()
+            .AddSingleton<IOutboxHandler, NotifyShopper>()
+            .AddSingleton<IOutboxHandler, NotifyAdmins>();
+    }
 
     /// <summary>GET /api/v1/notifications?return=&amp;status=: the delivery log of messages to shoppers, newest first; POST /returns/{id}/messages: support writes to the shopper.</summary>
     public static void MapNotifications(this WebApplication app, RouteGroupBuilder api)
     {
+        TemplateEndpoints.Map(api);
         api.MapGet("/notifications", List).RequireScope(Scopes.ReturnsRead).WithName("ListNotifications").WithTags("Notifications")
             .WithSummary("Messages sent to shoppers, newest first").WithDescription("return=<id or RMA>, status=pending|sending|sent|failed|dead|skipped (comma-separated), cursor, limit.");
         api.MapPost("/notifications/{id:guid}/resend", Resend).RequireScope(Scopes.ReturnsWrite).WithName("ResendNotification").WithTags("Notifications")
-            .WithSummary("Send a failed or dead email again now").WithDescription("The same message; 409 while it is pending or being sent, or when it was skipped (no address).");
+            .WithSummary("Send a failed or dead email or SMS again now").WithDescription("The same message; 409 while it is pending or being sent, or when it was skipped (no address).");
         api.MapPost("/returns/{idOrRma}/messages", Message).RequireScope(Scopes.ReturnsWrite).WithName("MessageShopper").WithTags("Notifications")
             .WithSummary("Email the shopper about their return")
             .WithDescription("Body: {\"subject\": \"…\", \"body\": \"…\"}. Sent from the shop, greeted in the return's language, with the link to its status page; " +
@@ -39,7 +48,7 @@ public static class NotificationsFeature
 
     public sealed record MessageInput(string? Subject, string? Body);
 
-    public static async Task<Results<Ok<NotificationDto>, ProblemHttpResult>> Resend(Guid id, HttpContext http, RetourDb db, Infrastructure.RetourSettings settings,
+    public static async Task<Results<Ok<NotificationDto>, ProblemHttpResult>> Resend(Guid id, HttpContext http, RetourDb db, NotificationSender sender,
         TimeProvider clock, CancellationToken ct)
     {
         var n = await db.Notifications.FirstOrDefaultAsync(x => x.Id == id, ct);
@@ -48,8 +57,10 @@ public static class NotificationsFeature
             return Problems.Result(409, "notification_skipped", "This message was never meant to go out", n.LastError ?? "It has no recipient.");
         if (n.Status is NotificationStatus.Pending or NotificationStatus.Sending)
             return Problems.Result(409, "notification_in_flight", "This message is on its way", "It is queued or being sent right now.");
-        if (settings.SmtpHost is null)
-            return Problems.Result(409, "email_not_configured", "Email is not set up", "Configure an SMTP server (Smtp:Host) to write to shoppers.");
+        if (!sender.CanSend(n.Channel))
+            return n.Channel == Channels.Sms
+                ? Problems.Result(409, "sms_not_configured", "SMS is not set up", "Configure an SMS provider (Sms:Provider) to text shoppers.")
+                : Problems.Result(409, "email_not_configured", "Email is not set up", "Configure an SMTP server (Smtp:Host) to write to shoppers.");
         var now = clock.GetUtcNow();
         (n.Status, n.Attempts, n.NextAttemptAt, n.UpdatedAt) = (NotificationStatus.Pending, 0, now, now);
         var actor = Infrastructure.Audit.Actor.From(http.User);

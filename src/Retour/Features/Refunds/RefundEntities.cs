@@ -179,6 +179,9 @@ public sealed class ExchangeOrder : ITenantOwned
     public required string Currency { get; init; }
     public required string Status { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? ShippedAt { get; set; }
+    public string? ShippedCarrier { get; set; }
+    public string? ShippedTracking { get; set; }
 
     internal sealed class Config : IEntityTypeConfiguration<ExchangeOrder>
     {
@@ -198,6 +201,8 @@ public sealed class ExchangeOrder : ITenantOwned
             b.Property(x => x.AmountDue).HasPrecision(18, 4);
             b.Property(x => x.Currency).HasMaxLength(3);
             b.Property(x => x.Status).HasMaxLength(32);
+            b.Property(x => x.ShippedCarrier).HasMaxLength(100);
+            b.Property(x => x.ShippedTracking).HasMaxLength(64);
         }
     }
 }

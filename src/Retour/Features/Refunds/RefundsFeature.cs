@@ -15,6 +15,7 @@ public static class RefundsFeature
     public static void MapRefunds(this WebApplication app, RouteGroupBuilder api)
     {
         RefundEndpoints.Map(api);
+        ExchangeEndpoints.Map(api);
         StoreCreditEndpoints.Map(api);
         SandboxPaymentEndpoints.Map(api);
     }

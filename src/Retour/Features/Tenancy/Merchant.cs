@@ -31,6 +31,8 @@ public sealed class Merchant
     public int PickupAnswerHours { get; set; } = 48;
     /// <summary>Checklists, disposition table, recovery rates and suppliers (JSON of <c>WarehouseRules</c>); null means the defaults.</summary>
     public string? WarehouseRulesJson { get; set; }
+    /// <summary>Which shopper messages go by email and by SMS (<see cref="Notifications.NotificationSettings"/>); null is the default.</summary>
+    public string? NotificationSettingsJson { get; set; }
     /// <summary>How the built-in sandbox payment provider behaves for this merchant (JSON of <c>SandboxPaymentOptions</c>).</summary>
     public string? PaymentSandboxJson { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
@@ -63,6 +65,7 @@ public sealed class Merchant
             b.Property(x => x.ShippoToken).HasMaxLength(255);
             b.Property(x => x.SandboxSecret).HasMaxLength(255);
             b.Property(x => x.WarehouseRulesJson).HasMaxLength(100_000);
+            b.Property(x => x.NotificationSettingsJson).HasMaxLength(4000);
             b.Property(x => x.PaymentSandboxJson).HasMaxLength(2000);
             b.Property(x => x.AllocationJson).HasMaxLength(64000);
             b.Property(x => x.PickupMaxAttempts).HasDefaultValue(3);

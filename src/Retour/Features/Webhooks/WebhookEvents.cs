@@ -18,9 +18,9 @@ public static class WebhookEvents
 
     public static readonly IReadOnlyList<string> Types =
     [
-        "return.requested", .. Codes.All<ReturnStatus>().Where(s => s != "requested").Select(s => "return." + s), CarrierWorker.ExpiredEvent,
+        "return.requested", .. Codes.All<ReturnStatus>().Where(s => s != "requested").Select(s => "return." + s), CarrierWorker.ExpiredEvent, CarrierWorker.ExpiringEvent,
         "refund.created", "refund.issued", "refund.failed", "refund.needs_attention",
-        "store_credit.issued", "store_credit.redeemed", "exchange.order_created", "exchange.payment_requested",
+        "store_credit.issued", "store_credit.redeemed", "exchange.order_created", "exchange.payment_requested", "exchange.shipped",
         "disposition.confirmed", "inventory.adjusted", "rtv_batch.shipped", "warehouse.unmatched_parcel",
         "order.created", "order.updated", "policy.updated",
     ];

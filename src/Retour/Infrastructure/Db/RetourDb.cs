@@ -61,6 +61,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<NotificationTemplate> NotificationTemplates => Set<NotificationTemplate>();
     public DbSet<Features.Staff.StaffUser> StaffUsers => Set<Features.Staff.StaffUser>();
     public DbSet<Features.Staff.StaffMembership> StaffMemberships => Set<Features.Staff.StaffMembership>();
     public DbSet<Features.Staff.StaffInvitation> StaffInvitations => Set<Features.Staff.StaffInvitation>();
@@ -118,6 +119,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new WebhookEndpoint.Config());
         mb.ApplyConfiguration(new WebhookDelivery.Config());
         mb.ApplyConfiguration(new Notification.Config());
+        mb.ApplyConfiguration(new NotificationTemplate.Config());
         mb.ApplyConfiguration(new Features.Staff.StaffUser.Config());
         mb.ApplyConfiguration(new Features.Staff.StaffMembership.Config());
         mb.ApplyConfiguration(new Features.Staff.StaffInvitation.Config());
@@ -148,6 +150,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<WebhookEndpoint>(mb);
         TenantFilter<WebhookDelivery>(mb);
         TenantFilter<Notification>(mb);
+        TenantFilter<NotificationTemplate>(mb);
         TenantFilter<UnitDisposition>(mb);
         TenantFilter<RtvBatch>(mb);
         TenantFilter<Refund>(mb);
@@ -200,6 +203,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(WebhookEndpoint)] = "webhook_endpoints",
             [typeof(WebhookDelivery)] = "webhook_deliveries",
             [typeof(Notification)] = "notifications",
+            [typeof(NotificationTemplate)] = "notification_templates",
             [typeof(Features.Staff.StaffUser)] = "staff_users",
             [typeof(Features.Staff.StaffMembership)] = "staff_memberships",
             [typeof(Features.Staff.StaffInvitation)] = "staff_invitations",
