@@ -183,4 +183,74 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         await page.GotoAsync($"/console/returns?q={theirs.Str("rma")}");
         Assert.True(await page.Locator("#queue-empty").IsVisibleAsync());
     }
+
+    [Fact]
+    public async Task AnAdmin_EditsThePolicyWithALivePreviewAndTheOrderTester_AndAMessageTemplateWithItsPreview()
+    {
+        var number = await site.NewOrderAsync("P", new { email = "pia@example.com", name = "Pia Policy", locale = "de" }, Address,
+            PortalSite.Line("L1", "TEE-P", "TEE", "Policy tee", "apparel", 30m));
+        var before = (await site.Api.Get("/api/v1/policy")).Expect(HttpStatusCode.OK);
+        var window = before["policy"]!["window_days"]!.GetValue<int>();
+        var page = await SignInAsync("admin");
+        await page.GotoAsync("/console/settings/policy");
+        var preview = page.FrameLocator("#policy-preview");
+        await preview.Locator("[data-preview]").WaitForAsync();
+
+        // A longer window: the public page in the frame says so, in the chosen language, before anything is saved.
+        await page.FillAsync("#pe-window", "75");
+        await preview.Locator("text=75").First.WaitForAsync();
+        Assert.Contains("\"window_days\": 75", await page.InputValueAsync("#policy-json"));
+        await page.SelectOptionAsync("#preview-lang", "de");
+        await preview.Locator("text=75 Tage").First.WaitForAsync();
+        // Editing the JSON moves the fields; a broken document says where.
+        var json = await page.InputValueAsync("#policy-json");
+        await page.ClickAsync("#policy-advanced summary");
+        await page.FillAsync("#policy-json", System.Text.RegularExpressions.Regex.Replace(json, "\"store_credit_bonus_percent\": \"?[0-9.]+\"?", "\"store_credit_bonus_percent\": 7"));
+        Assert.Equal("7", await page.InputValueAsync("#pe-bonus"));
+        await page.FillAsync("#policy-json", "{ nope");
+        Assert.True(await page.Locator("#policy-errors").IsVisibleAsync());
+        await page.FillAsync("#policy-json", json);
+
+        // What would happen to this order: the deadline moves under the draft.
+        await page.FillAsync("#pt-order", number);
+        await page.ClickAsync("#policy-test button[type=submit]");
+        var row = page.Locator("#policy-test-table tbody tr[data-line=L1]");
+        await row.WaitForAsync();
+        Assert.Equal("true", await row.GetAttributeAsync("data-changed"));
+        await PortalSite.ShotAsync(page, "console-policy-editor");
+
+        // A draft the API refuses shows its field error; a valid one saves as a new version (the window put back, so the shop keeps its rules).
+        await page.FillAsync("#pe-window", "-3");
+        await page.ClickAsync("#policy-save");
+        await page.Locator("#policy-errors").WaitForAsync();
+        Assert.Contains("window_days", await page.InnerTextAsync("#policy-errors"));
+        await page.FillAsync("#pe-window", window.ToString());
+        await page.ClickAsync("#policy-save");
+        await page.WaitForFunctionAsync("() => document.querySelector('#status')?.textContent.length > 0");
+        var after = (await site.Api.Get("/api/v1/policy")).Expect(HttpStatusCode.OK);
+        Assert.Equal(before["version"]!.GetValue<int>() + 1, after["version"]!.GetValue<int>());
+        Assert.Equal(window, after["policy"]!["window_days"]!.GetValue<int>());
+        Assert.Contains("admin@demo.test", after.Str("created_by"));
+
+        // A message template: the preview follows the typing; saving makes it the shop's own; resetting brings the default back.
+        await page.GotoAsync("/console/settings/notifications");
+        await page.SelectOptionAsync("#te-locale", "de");
+        await page.SelectOptionAsync("#te-template", "return_approved");
+        await page.WaitForFunctionAsync("() => document.querySelector('#te-subject').value.includes('{{rma}}')");
+        await page.FillAsync("#te-subject", "Gute Nachricht zu {{rma}}");
+        await page.WaitForFunctionAsync("() => document.querySelector('#pv-subject').textContent === 'Gute Nachricht zu RT-2025-000123'");
+        await page.FillAsync("#te-body", "Hallo {{nme}}");
+        await page.Locator("#te-errors").WaitForAsync();
+        Assert.Contains("{{nme}}", await page.InnerTextAsync("#te-errors"));
+        await page.FillAsync("#te-body", "{{greeting}}\n\nIhre Rücksendung {{rma}} ist genehmigt: {{status_url}}");
+        await page.ClickAsync("#te-save");
+        await page.WaitForFunctionAsync("() => document.querySelector('#te-status').textContent.length > 0");
+        var saved = (await site.Api.Get("/api/v1/notification-templates/return_approved/email/de")).Expect(HttpStatusCode.OK);
+        Assert.True(saved["customized"]!.GetValue<bool>());
+        Assert.Equal("Gute Nachricht zu {{rma}}", saved.Str("subject"));
+        await PortalSite.ShotAsync(page, "console-template-editor");
+        await page.ClickAsync("#te-reset");
+        await page.WaitForFunctionAsync("() => document.querySelector('#te-subject').value.startsWith('Ihre Rücksendung')");
+        Assert.False((await site.Api.Get("/api/v1/notification-templates/return_approved/email/de")).Expect(HttpStatusCode.OK)["customized"]!.GetValue<bool>());
+    }
 }

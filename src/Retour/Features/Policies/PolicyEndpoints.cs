@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Retour.Core.Policies;
+using Retour.Features.Returns;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Audit;
 using Retour.Infrastructure.Auth;
@@ -38,6 +39,40 @@ public static class PolicyEndpoints
             .Accepts<PolicyUpdate>("application/json")
             .WithSummary("Create a new policy version")
             .WithDescription("Body: {\"policy\": {…}, \"apply_to\": \"new_orders\" | \"all_orders\"}. new_orders (default) judges orders placed from now on by this version; all_orders also judges earlier orders. Returns already made keep their version. A GET answer can be sent back as it is. Unknown fields are refused.");
+        api.MapPost("/policy/check", Check).RequireScope(Scopes.PolicyRead).RequireScope(Scopes.OrdersRead).WithName("CheckPolicy").WithTags("Policy")
+            .WithSummary("What would happen to this order under a draft policy")
+            .WithDescription("Body: {\"order_number\": \"…\", \"policy\": {…} (a draft; omitted: the current version), \"at\": \"2026-01-15T10:00:00Z\" (omitted: now)}. " +
+                             "Answers, per line, the verdict under the policy that judges the order today and under the draft, and which lines change. Nothing is saved.");
+    }
+
+    public sealed record CheckInput(string? OrderNumber, ReturnPolicy? Policy, DateTimeOffset? At);
+    public sealed record CheckLine(string OrderLineId, string Title, string Category, int Quantity, LineReturnabilityDto Current, LineReturnabilityDto Draft, bool Changed);
+    public sealed record CheckResult(string OrderNumber, DateTimeOffset At, int CurrentVersion, IReadOnlyList<CheckLine> Lines, int Changed);
+
+    public static async Task<IResult> Check(HttpContext http, RetourDb db, ReturnServices services, Infrastructure.Localization.Texts texts, TimeProvider clock,
+        CancellationToken ct, string? lang = null)
+    {
+        CheckInput? input;
+        try { input = await JsonSerializer.DeserializeAsync<CheckInput>(http.Request.Body, PolicyBook.StrictJson, ct); }
+        catch (JsonException e) { return Problems.Validation(e.Path is { Length: > 2 } path ? path[2..] : "body", "This is not valid here: " + e.Message.Split('.')[0] + "."); }
+        var errors = new List<Retour.Core.FieldError>();
+        if (string.IsNullOrWhiteSpace(input?.OrderNumber)) errors.Add(new("order_number", "Which order? Give its number."));
+        if (input?.Policy is { } draftPolicy) errors.AddRange(PolicyValidator.Validate(draftPolicy).Select(e => e with { Field = "policy." + e.Field }));
+        if (errors.Count > 0) return Problems.Validation(errors);
+        var (state, _) = await ReturnableOrder.LoadAsync(db, services, input!.OrderNumber!.Trim(), null, ct);
+        if (state is null) return Problems.NotFound($"There is no order '{input.OrderNumber}'.");
+        var at = input.At ?? clock.GetUtcNow();
+        var locale = Infrastructure.Localization.Texts.Choose(lang, http.Request.Headers.AcceptLanguage, null, state.Merchant.DefaultLocale);
+        var current = state.Judge(at);
+        var draft = Returnability.Evaluate(state.Facts, input.Policy ?? state.Policy.Policy, at, state.Merchant.Zone);
+        var lines = current.Zip(draft, (c, d) =>
+        {
+            var (cd, dd) = (GetReturnability.ToDto(c, state, locale, texts), GetReturnability.ToDto(d, state, locale, texts));
+            var changed = cd.Returnable != dd.Returnable || cd.ReturnableQuantity != dd.ReturnableQuantity || cd.Deadline != dd.Deadline
+                          || !cd.Resolutions.SequenceEqual(dd.Resolutions) || !cd.Methods.SequenceEqual(dd.Methods) || cd.ReasonCode != dd.ReasonCode;
+            return new CheckLine(cd.OrderLineId, cd.Title, cd.Category, cd.Quantity, cd, dd, changed);
+        }).ToList();
+        return TypedResults.Ok(new CheckResult(state.Order.Number, at, state.Policy.Version, lines, lines.Count(l => l.Changed)));
     }
 
     public static async Task<Results<Ok<PolicyDto>, ProblemHttpResult>> Get(RetourDb db, PolicyBook book, CancellationToken ct)

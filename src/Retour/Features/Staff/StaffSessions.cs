@@ -106,7 +106,10 @@ public static class StaffSessions
             await Reject(ctx);
             return;
         }
-        ctx.HttpContext.RequestServices.GetRequiredService<TenantContext>().Set(merchantId);
+        // The console and the API act for the session's merchant; a shop's portal (/r/{slug}) is that shop's, whoever
+        // is signed in, so a signed-in person can still open any shop's portal (and the policy preview checks the claim).
+        if (!ctx.HttpContext.Request.Path.StartsWithSegments("/r"))
+            ctx.HttpContext.RequestServices.GetRequiredService<TenantContext>().Set(merchantId);
         var claims = new List<Claim>
         {
             new(RetourClaims.UserId, userId.ToString()),

@@ -74,6 +74,18 @@
     webhook(form) {
       return { url: form.elements.url.value.trim(), events: form.elements.events.value.split(/[\s,]+/).filter(Boolean) };
     },
+    // A JSON document edited as text (carriers, allocation, warehouse rules): sent as it is, after a syntax check.
+    json(form) {
+      return JSON.parse(form.elements.json.value);
+    },
+    static(form) {
+      return JSON.parse(form.dataset.body);
+    },
+    notifsettings(form) {
+      const pick = channel => $$("[data-channel=" + channel + "]", form).filter(c => c.checked).map(c => c.dataset.template);
+      const sms = $("#sms-enabled", form);
+      return { sms_enabled: sms ? sms.checked : false, email_templates: pick("email"), sms_templates: pick("sms") };
+    },
     dispositions(form) {
       return {
         units: $$("[data-disposition]", form).map(row => {
@@ -90,7 +102,9 @@
     form.addEventListener("submit", async ev => {
       ev.preventDefault();
       const [method, url] = form.dataset.api.split(" ");
-      const body = (builders[form.dataset.build || "fields"])(form);
+      let body;
+      try { body = (builders[form.dataset.build || "fields"])(form); }
+      catch (e) { showError(form, { title: "JSON", detail: e.message }); return; }
       const buttons = $$("button", form);
       buttons.forEach(b => { b.disabled = true; });
       const res = await call(method, url, body, form.dataset.key);
@@ -190,12 +204,154 @@
     });
   }
 
+  // Field paths ("auto_approval.max_total") into a policy document.
+  function getPath(obj, path) { return path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj); }
+  function setPath(obj, path, value) {
+    const keys = path.split(".");
+    let o = obj;
+    keys.slice(0, -1).forEach(k => { if (o[k] == null || typeof o[k] !== "object") o[k] = {}; o = o[k]; });
+    const last = keys[keys.length - 1];
+    if (value === undefined) delete o[last]; else o[last] = value;
+  }
+  function debounce(fn, ms) { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; }
+
+  // The policy editor: fields and the JSON text edit one draft; the preview and the tester use the draft as it is.
+  function wirePolicyEditor(root) {
+    const text = $("#policy-json"), errors = $("#policy-errors"), fields = $$("[data-path]", root);
+    let draft;
+    try { draft = JSON.parse(text.value); } catch (e) { draft = {}; }
+    const showProblems = problem => {
+      if (!problem) { errors.hidden = true; errors.textContent = ""; return; }
+      errors.hidden = false; errors.textContent = describe(problem);
+    };
+    const readField = el => {
+      const kind = el.dataset.kind, path = el.dataset.path;
+      if (kind === "set") {
+        const list = new Set(getPath(draft, path) || []);
+        if (el.checked) list.add(el.dataset.value); else list.delete(el.dataset.value);
+        setPath(draft, path, Array.from(list));
+      } else if (kind === "codes") {
+        const codes = el.value.split(/[\s,]+/).map(s => s.trim()).filter(Boolean);
+        if (codes.length) setPath(draft, path, codes); else setPath(draft, path, undefined);
+      } else if (kind === "bool") setPath(draft, path, el.checked);
+      else if (kind === "int") setPath(draft, path, el.value === "" ? 0 : parseInt(el.value, 10));
+      else if (kind === "decimal") setPath(draft, path, el.value === "" ? 0 : Number(el.value));
+      else if (kind === "decimal-or-null") setPath(draft, path, el.value === "" ? null : Number(el.value));
+      else setPath(draft, path, el.value);
+    };
+    const writeFields = () => fields.forEach(el => {
+      const v = getPath(draft, el.dataset.path), kind = el.dataset.kind;
+      if (kind === "set") el.checked = Array.isArray(v) && v.includes(el.dataset.value);
+      else if (kind === "codes") el.value = Array.isArray(v) ? v.join(", ") : "";
+      else if (kind === "bool") el.checked = !!v;
+      else el.value = v == null ? "" : String(v);
+    });
+    const previewForm = $("#preview-form"), lang = $("#preview-lang");
+    const preview = debounce(() => {
+      $("#preview-policy").value = JSON.stringify(draft);
+      previewForm.action = "/r/" + encodeURIComponent(root.dataset.slug) + "/policy?handler=Preview&lang=" + encodeURIComponent(lang.value);
+      previewForm.submit();
+    }, 350);
+    fields.forEach(el => el.addEventListener(el.type === "checkbox" || el.tagName === "SELECT" ? "change" : "input", () => {
+      readField(el);
+      text.value = JSON.stringify(draft, null, 2);
+      showProblems(null);
+      preview();
+    }));
+    text.addEventListener("input", () => {
+      try { draft = JSON.parse(text.value); showProblems(null); writeFields(); preview(); }
+      catch (e) { showProblems({ title: "JSON", detail: e.message }); }
+    });
+    lang.addEventListener("change", preview);
+    let saveKey = key();
+    $("#policy-save").addEventListener("click", async () => {
+      const res = await call("PUT", "/api/v1/policy", { policy: draft, apply_to: $("#pe-apply").value }, saveKey);
+      if (res.ok) { saveKey = key(); sessionStorage.setItem("retour:flash", document.body.dataset.tDone || "✓"); location.reload(); }
+      else showProblems(res.problem);
+    });
+    const result = $("#policy-test-result");
+    $("#policy-test").addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const at = $("#pt-at").value;
+      const res = await call("POST", "/api/v1/policy/check", { order_number: $("#pt-order").value.trim(), policy: draft, at: at ? at + "T12:00:00Z" : null });
+      result.textContent = "";
+      if (!res.ok) { const box = document.createElement("div"); box.className = "alert"; box.textContent = describe(res.problem); result.append(box); return; }
+      const verdict = v => v.returnable
+        ? v.returnable_quantity + " × · " + v.message + " · " + v.resolutions.join(", ") + " · " + v.methods.join(", ")
+        : result.dataset.tNo + ": " + v.message;
+      const table = document.createElement("table");
+      table.id = "policy-test-table";
+      const head = table.createTHead().insertRow();
+      ["", result.dataset.tCurrent, result.dataset.tDraft, ""].forEach(h => { const th = document.createElement("th"); th.textContent = h; head.append(th); });
+      const body = table.createTBody();
+      res.data.lines.forEach(l => {
+        const row = body.insertRow();
+        row.dataset.line = l.order_line_id;
+        row.dataset.changed = l.changed;
+        if (l.changed) row.className = "changed";
+        [l.title + " (" + l.category + ")", verdict(l.current), verdict(l.draft), l.changed ? result.dataset.tChanged : result.dataset.tSame]
+          .forEach(t => { row.insertCell().textContent = t; });
+      });
+      result.append(table);
+    });
+    preview();
+  }
+
+  // Templates: pick a message, channel and language; the text loads, previews as you type and saves through the API.
+  function wireTemplateEditor(root) {
+    const sel = { template: $("#te-template"), channel: $("#te-channel"), locale: $("#te-locale") };
+    const subject = $("#te-subject"), body = $("#te-body"), errors = $("#te-errors"), state = $("#te-state"), status = $("#te-status");
+    const url = () => "/api/v1/notification-templates/" + sel.template.value + "/" + sel.channel.value + "/" + sel.locale.value;
+    const showErrors = problem => { errors.hidden = !problem; errors.textContent = problem ? describe(problem) : ""; };
+    const show = t => {
+      subject.value = t.subject || ""; body.value = t.body;
+      subject.disabled = sel.channel.value === "sms";
+      state.textContent = t.customized ? root.dataset.tCustomised : root.dataset.tDefault;
+      state.className = "pill" + (t.customized ? " ok" : "");
+      $("#te-vars").textContent = t.variables.map(v => "{{" + v + "}}").join(" ");
+    };
+    const preview = debounce(async () => {
+      const res = await call("POST", "/api/v1/notification-templates/preview", {
+        template: sel.template.value, channel: sel.channel.value, locale: sel.locale.value,
+        subject: sel.channel.value === "sms" ? null : subject.value, body: body.value,
+      });
+      if (!res.ok) { showErrors(res.problem); return; }
+      showErrors(null);
+      $("#pv-subject").textContent = res.data.subject || "";
+      $("#pv-body").textContent = res.data.body;
+      $("#pv-body").dir = sel.locale.value === "ar" ? "rtl" : "ltr";
+      $("#pv-sms").textContent = res.data.sms ? root.dataset.tParts.replace("{parts}", res.data.sms.segments).replace("{chars}", res.data.sms.characters).replace("{encoding}", res.data.sms.encoding) : "";
+    }, 300);
+    const load = async () => {
+      status.textContent = "";
+      const res = await call("GET", url());
+      if (!res.ok) { showErrors(res.problem); return; }
+      showErrors(null); show(res.data); preview();
+    };
+    Object.values(sel).forEach(s => s.addEventListener("change", load));
+    [subject, body].forEach(el => el.addEventListener("input", preview));
+    $("#te-save").addEventListener("click", async () => {
+      const res = await call("PUT", url(), { subject: sel.channel.value === "sms" ? null : subject.value, body: body.value });
+      if (!res.ok) { showErrors(res.problem); return; }
+      show(res.data); status.textContent = root.dataset.tSaved;
+    });
+    $("#te-reset").addEventListener("click", async () => {
+      const res = await call("DELETE", url());
+      if (res.ok) { show(res.data); preview(); status.textContent = root.dataset.tSaved; } else showErrors(res.problem);
+    });
+    load();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $$("form[data-api]").forEach(wireForm);
     $$("form[data-bulk]").forEach(wireBulk);
     $$("select[data-autosubmit]").forEach(s => s.addEventListener("change", () => s.form.submit()));
     const receiving = $("[data-receiving]");
     if (receiving) wireReceiving(receiving);
+    const policy = $("[data-policy-editor]");
+    if (policy) wirePolicyEditor(policy);
+    const templates = $("[data-template-editor]");
+    if (templates) wireTemplateEditor(templates);
     const esc = $("[data-escape-to]");
     if (esc) document.addEventListener("keydown", ev => { if (ev.key === "Escape") location.assign(esc.href); });
     const flash = sessionStorage.getItem("retour:flash");
