@@ -130,6 +130,14 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         Assert.Equal("like_new", inspection.Str("grade"));
         Assert.All(inspection["checklist"]!.AsObject(), kv => Assert.True(kv.Value!.GetValue<bool>()));
         Assert.Equal("confirmed", ret["dispositions"]!.AsArray().Single().Str("state"));
+        // A photo of the inspected unit, from the same page; a file that is not an image is refused with the API's reason.
+        var upload = page.Locator($"[data-inspection='{inspection.Str("id")}'] input[type=file]");
+        await upload.SetInputFilesAsync(new FilePayload { Name = "unit.png", MimeType = "image/png", Buffer = TestImages.Png(24, 24, (90, 60, 30)) });
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-photo-count]').textContent.trim() === '1'");
+        var (_, withPhoto) = await site.Api.Get($"/api/v1/returns/{rma}");
+        Assert.Single(withPhoto!["inspections"]![0]!["photos"]!.AsArray());
+        await upload.SetInputFilesAsync(new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "not an image"u8.ToArray() });
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-photo-result]').classList.contains('bad')");
         // Escape goes back to receiving, ready for the next parcel.
         await page.Keyboard.PressAsync("Escape");
         await page.WaitForURLAsync(u => u.EndsWith("/console/warehouse"));

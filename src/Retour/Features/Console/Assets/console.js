@@ -348,6 +348,19 @@
     $$("select[data-autosubmit]").forEach(s => s.addEventListener("change", () => s.form.submit()));
     const receiving = $("[data-receiving]");
     if (receiving) wireReceiving(receiving);
+    // Inspection photos: the file goes as the request body with its own type; the API checks the type, size and count.
+    $$("[data-photo-upload]").forEach(input => input.addEventListener("change", async () => {
+      const li = input.closest("[data-inspection]"), out = $("[data-photo-result]", li), section = input.closest("[data-t-added]");
+      for (const file of Array.from(input.files)) {
+        let res;
+        try { res = await fetch(input.dataset.photoUpload, { method: "POST", body: file, headers: { "Content-Type": file.type || "application/octet-stream", "Accept": "application/json" }, credentials: "same-origin" }); }
+        catch (e) { out.textContent = String(e); continue; }
+        const json = await res.json().catch(() => null);
+        if (res.ok) { $("[data-photo-count]", li).textContent = (json && json.photos ? json.photos.length : Number($("[data-photo-count]", li).textContent) + 1); out.textContent = section.dataset.tAdded; out.className = "pill ok"; }
+        else { out.textContent = json ? describe(json) : res.statusText; out.className = "pill bad"; }
+      }
+      input.value = "";
+    }));
     const policy = $("[data-policy-editor]");
     if (policy) wirePolicyEditor(policy);
     const templates = $("[data-template-editor]");
