@@ -37,41 +37,47 @@ public sealed class CarrierWorker(
     };
 
     /// <summary>Publishes return.label_expiring for labels still unused when their reminder is due. Returns how many.</summary>
-    public async Task<int> RemindLabelsAsync(CancellationToken ct)
+    public Task<int> RemindLabelsAsync(CancellationToken ct) => EachDueAsync("label_reminder_at", RemindOneAsync, ct);
+
+    private async Task<int> RemindOneAsync(RetourDb db, Shipment s, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var shipment = await db.Shipments.FirstAsync(x => x.Id == s.Id, ct);
+        shipment.LabelReminderAt = null;
+        var ret = await db.Returns.AsNoTracking().FirstAsync(r => r.Id == s.ReturnId, ct);
+        var remind = shipment.PickedUpAt is null && shipment.CancelledAt is null && shipment.LabelExpiresAt > now && ret.Status == ReturnStatus.AwaitingShipment;
+        if (remind)
+            db.Publish(ExpiringEvent, new
+            {
+                return_id = ret.Id, ret.Rma, order_number = ret.OrderNumber, tracking_number = shipment.TrackingNumber, carrier = shipment.CarrierCode,
+                expires_at = shipment.LabelExpiresAt,
+            }, now);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return remind ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Claims the shipments whose <paramref name="column"/> is due and runs <paramref name="work"/> on each in its own
+    /// scope, as its merchant (one writer at a time on SQLite). Returns the sum of what the work counted.
+    /// </summary>
+    private async Task<int> EachDueAsync(string column, Func<RetourDb, Shipment, CancellationToken, Task<int>> work, CancellationToken ct)
+    {
         List<Shipment> due;
         await using (var scope = scopes.CreateAsyncScope())
-            due = await ClaimAsync(scope.ServiceProvider.GetRequiredService<RetourDb>(), "label_reminder_at", now, ct);
-        var reminded = 0;
+            due = await ClaimAsync(scope.ServiceProvider.GetRequiredService<RetourDb>(), column, clock.GetUtcNow(), ct);
+        var done = 0;
         foreach (var s in due)
         {
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(s.MerchantId);
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
             if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-            try
-            {
-                await using var tx = await db.Database.BeginTransactionAsync(ct);
-                var shipment = await db.Shipments.FirstAsync(x => x.Id == s.Id, ct);
-                shipment.LabelReminderAt = null;
-                var ret = await db.Returns.AsNoTracking().FirstAsync(r => r.Id == s.ReturnId, ct);
-                if (shipment.PickedUpAt is null && shipment.CancelledAt is null && shipment.LabelExpiresAt is { } expires && expires > now
-                    && ret.Status == ReturnStatus.AwaitingShipment)
-                {
-                    db.Publish(ExpiringEvent, new
-                    {
-                        return_id = ret.Id, ret.Rma, order_number = ret.OrderNumber, tracking_number = shipment.TrackingNumber, carrier = shipment.CarrierCode,
-                        expires_at = expires,
-                    }, now);
-                    reminded++;
-                }
-                await db.SaveChangesAsync(ct);
-                await tx.CommitAsync(ct);
-            }
+            try { done += await work(db, s, ct); }
             finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
         }
-        return reminded;
+        return done;
     }
 
     /// <summary>Polls the shipments that are due. Returns how many events were stored.</summary>
@@ -154,24 +160,7 @@ public sealed class CarrierWorker(
     public static DateTimeOffset PlanStart(Shipment s) => s.RebookedAt ?? s.CreatedAt;
 
     /// <summary>Moves returns whose label was never used within the policy's days to expired, with the return.label_expired event.</summary>
-    public async Task<int> ExpireLabelsAsync(CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-        List<Shipment> due;
-        await using (var scope = scopes.CreateAsyncScope())
-            due = await ClaimAsync(scope.ServiceProvider.GetRequiredService<RetourDb>(), "label_expires_at", now, ct);
-        var expired = 0;
-        foreach (var s in due)
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(s.MerchantId);
-            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
-            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-            try { expired += await ExpireOneAsync(db, s, ct); }
-            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
-        }
-        return expired;
-    }
+    public Task<int> ExpireLabelsAsync(CancellationToken ct) => EachDueAsync("label_expires_at", ExpireOneAsync, ct);
 
     private async Task<int> ExpireOneAsync(RetourDb db, Shipment s, CancellationToken ct)
     {

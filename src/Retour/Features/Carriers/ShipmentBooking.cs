@@ -128,14 +128,15 @@ public sealed class ShipmentBooking(
         var mapping = maps.Current.Find("sandbox", carrier.Code, [booking.FirstCode]);
         var status = mapping?.Status ?? TrackingStatus.InfoReceived;
         var policy = await policies.GetAsync(db, ret.PolicyVersionId, ct);
+        var labelExpires = service != "pickup" && policy.LabelValidDays is { } days ? now.AddDays(days) : (DateTimeOffset?)null;
         var shipment = new Shipment
         {
             ReturnId = ret.Id, CarrierCode = carrier.Code, Service = service, TrackingNumber = booking.TrackingNumber,
             PickupDate = service == "pickup" ? candidate.PickupDate ?? ret.PickupDate : null, PickupWindow = booking.PickupWindow,
             Status = Codes.Of(status), StatusAt = now, CreatedAt = now, UpdatedAt = now, PromisedDays = carrier.TransitDays,
             AllocationJson = Json.Serialize(decision),
-            LabelExpiresAt = service != "pickup" && policy.LabelValidDays is { } days ? now.AddDays(days) : null,
-            LabelReminderAt = service != "pickup" && policy.LabelValidDays is { } valid ? CarrierWorker.ReminderAt(now, now.AddDays(valid)) : null,
+            LabelExpiresAt = labelExpires,
+            LabelReminderAt = labelExpires is { } expires ? CarrierWorker.ReminderAt(now, expires) : null,
             NextPollAt = !adapter.PushesEvents && settings.SandboxAutopilot ? now + FirstPoll : null,
             SimSeed = SandboxLife.SeedOf(booking.TrackingNumber),
         };

@@ -69,11 +69,22 @@ public static class TemplateEndpoints
         return TypedResults.Ok(new TemplateCatalogDto(Channels.Templated, Texts.Locales, SettingsDto(choice, sender, settings), rows));
     }
 
+    /// <summary>What is wrong with a (message, channel, language) triple: field errors in a preview, a 404 in a URL.</summary>
+    private static List<FieldError> KeyErrors(string template, string channel, string locale) =>
+    [
+        .. new[]
+        {
+            NotificationTemplates.ByKey.ContainsKey(template) ? null : new FieldError("template", $"There is no message '{template}'. Use one of: {string.Join(", ", NotificationTemplates.ByKey.Keys)}."),
+            Channels.Templated.Contains(channel) ? null : new FieldError("channel", $"'{channel}' is not a channel with templates. Use email or sms."),
+            Texts.Locales.Contains(locale) ? null : new FieldError("locale", $"'{locale}' is not a shopper language. Use one of: {string.Join(", ", Texts.Locales)}."),
+        }.OfType<FieldError>(),
+    ];
+
     private static IResult? Unknown(string template, string channel, string locale) =>
-        !NotificationTemplates.ByKey.ContainsKey(template) ? Problems.NotFound($"There is no message '{template}'. Use one of: {string.Join(", ", NotificationTemplates.ByKey.Keys)}.")
-        : !Channels.Templated.Contains(channel) ? Problems.NotFound($"'{channel}' is not a channel with templates. Use email or sms.")
-        : !Texts.Locales.Contains(locale) ? Problems.NotFound($"'{locale}' is not a shopper language. Use one of: {string.Join(", ", Texts.Locales)}.")
-        : null;
+        KeyErrors(template, channel, locale) is [var first, ..] ? Problems.NotFound(first.Message) : null;
+
+    private static Task<NotificationTemplate?> RowAsync(IQueryable<NotificationTemplate> rows, string template, string channel, string locale, CancellationToken ct) =>
+        rows.FirstOrDefaultAsync(t => t.Template == template && t.Channel == channel && t.Locale == locale, ct);
 
     private static TemplateDto Dto(Texts texts, string template, string channel, string locale, NotificationTemplate? row)
     {
@@ -86,8 +97,7 @@ public static class TemplateEndpoints
     public static async Task<IResult> Get(string template, string channel, string locale, RetourDb db, Texts texts, CancellationToken ct)
     {
         if (Unknown(template, channel, locale) is { } notFound) return notFound;
-        var row = await db.NotificationTemplates.AsNoTracking().FirstOrDefaultAsync(t => t.Template == template && t.Channel == channel && t.Locale == locale, ct);
-        return TypedResults.Ok(Dto(texts, template, channel, locale, row));
+        return TypedResults.Ok(Dto(texts, template, channel, locale, await RowAsync(db.NotificationTemplates.AsNoTracking(), template, channel, locale, ct)));
     }
 
     /// <summary>What is wrong with a draft, field by field (empty when it can be saved).</summary>
@@ -122,7 +132,7 @@ public static class TemplateEndpoints
 
         var now = clock.GetUtcNow();
         var actor = Actor.From(http.User);
-        var row = await db.NotificationTemplates.FirstOrDefaultAsync(t => t.Template == template && t.Channel == channel && t.Locale == locale, ct);
+        var row = await RowAsync(db.NotificationTemplates, template, channel, locale, ct);
         if (row is null)
         {
             row = new NotificationTemplate { Template = template, Channel = channel, Locale = locale, Body = body!, UpdatedBy = actor.Label };
@@ -141,7 +151,7 @@ public static class TemplateEndpoints
     public static async Task<IResult> Reset(string template, string channel, string locale, HttpContext http, RetourDb db, Texts texts, TimeProvider clock, CancellationToken ct)
     {
         if (Unknown(template, channel, locale) is { } notFound) return notFound;
-        var row = await db.NotificationTemplates.FirstOrDefaultAsync(t => t.Template == template && t.Channel == channel && t.Locale == locale, ct);
+        var row = await RowAsync(db.NotificationTemplates, template, channel, locale, ct);
         if (row is not null)
         {
             db.NotificationTemplates.Remove(row);
@@ -156,19 +166,12 @@ public static class TemplateEndpoints
         var (input, problem) = await http.Request.ReadStrictJsonAsync<PreviewInput>("Send {\"template\", \"channel\", \"locale\", \"subject\", \"body\"}.", ct);
         if (problem is not null) return problem;
         var (template, channel, locale) = (input!.Template ?? "", input.Channel ?? Channels.Email, input.Locale ?? "en");
-        if (Unknown(template, channel, locale) is not null)
-            return Problems.Validation([.. new[]
-            {
-                NotificationTemplates.ByKey.ContainsKey(template) ? null : new FieldError("template", $"Use one of: {string.Join(", ", NotificationTemplates.ByKey.Keys)}."),
-                Channels.Templated.Contains(channel) ? null : new FieldError("channel", "Use email or sms."),
-                Texts.Locales.Contains(locale) ? null : new FieldError("locale", $"Use one of: {string.Join(", ", Texts.Locales)}."),
-            }.OfType<FieldError>()]);
+        if (KeyErrors(template, channel, locale) is { Count: > 0 } keyErrors) return Problems.Validation(keyErrors);
         string? subject = input.Subject;
         string? body = input.Body?.Replace("\r\n", "\n");
         if (body is null)
         {
-            var row = await db.NotificationTemplates.AsNoTracking().FirstOrDefaultAsync(t => t.Template == template && t.Channel == channel && t.Locale == locale, ct);
-            var saved = Dto(texts, template, channel, locale, row);
+            var saved = Dto(texts, template, channel, locale, await RowAsync(db.NotificationTemplates.AsNoTracking(), template, channel, locale, ct));
             (subject, body) = (saved.Subject, saved.Body);
         }
         var errors = Check(renderer, template, channel, subject?.Trim(), body.Trim());

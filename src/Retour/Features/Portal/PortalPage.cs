@@ -84,9 +84,13 @@ public abstract class PortalPage : PageModel
         // What antiforgery sets on pages with a form anyway (set here so it need not override, and warn, on every request).
         Response.Headers.CacheControl = "no-cache, no-store";
         Response.Headers.Pragma = "no-cache";
-        Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+        Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy("'none'");
         await next();
     }
+
+    /// <summary>The portal's policy; only who may frame it varies (nobody, or the console's own preview).</summary>
+    public static string ContentSecurityPolicy(string frameAncestors) =>
+        $"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors {frameAncestors}";
 
     private void ChooseLocale()
     {

@@ -36,10 +36,9 @@ public static class ExchangeEndpoints
 
         var x = await db.ExchangeOrders.FirstOrDefaultAsync(e => e.Number == number, ct);
         if (x is null) return Problems.NotFound($"There is no exchange order '{number}'.");
-        var shipped = new { exchange_order = x.Number, status = x.Status, carrier = x.ShippedCarrier, tracking_number = x.ShippedTracking, shipped_at = x.ShippedAt };
         if (x.ShippedAt is not null)
             return x.ShippedTracking == tracking && x.ShippedCarrier == carrier
-                ? TypedResults.Ok(shipped)
+                ? TypedResults.Ok(Answer(x))
                 : Problems.Result(409, "exchange_already_shipped", "This exchange has already shipped", $"It went with {x.ShippedCarrier}, tracking {x.ShippedTracking}.");
         if (x.Status == "awaiting_payment")
             return Problems.Result(409, "exchange_awaiting_payment", "The shopper has not paid the difference yet", "Ship once the amount due is paid.");
@@ -49,6 +48,9 @@ public static class ExchangeEndpoints
         var rma = await db.Returns.Where(r => r.Id == x.ReturnId).Select(r => r.Rma).FirstAsync(ct);
         db.AuditEvents.Add(AuditEvent.Of("return", x.ReturnId, "exchange_shipped", Actor.From(http.User), now, $"{x.Number}: {carrier} {tracking}"));
         db.Publish("exchange.shipped", new { exchange_order = x.Number, return_id = x.ReturnId, rma, carrier, tracking_number = tracking, shipped_at = now }, now);
-        return await db.CommitAsync(idem, TypedResults.Ok(new { exchange_order = x.Number, status = x.Status, carrier, tracking_number = tracking, shipped_at = (DateTimeOffset?)now }), now, ct);
+        return await db.CommitAsync(idem, TypedResults.Ok(Answer(x)), now, ct);
     }
+
+    private static object Answer(ExchangeOrder x) =>
+        new { exchange_order = x.Number, status = x.Status, carrier = x.ShippedCarrier, tracking_number = x.ShippedTracking, shipped_at = x.ShippedAt };
 }

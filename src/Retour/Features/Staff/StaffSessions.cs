@@ -106,10 +106,7 @@ public static class StaffSessions
             await Reject(ctx);
             return;
         }
-        // The console and the API act for the session's merchant; a shop's portal (/r/{slug}) is that shop's, whoever
-        // is signed in, so a signed-in person can still open any shop's portal (and the policy preview checks the claim).
-        if (!ctx.HttpContext.Request.Path.StartsWithSegments("/r"))
-            ctx.HttpContext.RequestServices.GetRequiredService<TenantContext>().Set(merchantId);
+        ScopeAuthorization.ActAsMerchant(ctx.HttpContext, merchantId);
         var claims = new List<Claim>
         {
             new(RetourClaims.UserId, userId.ToString()),

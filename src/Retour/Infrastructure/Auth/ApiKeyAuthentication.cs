@@ -30,7 +30,7 @@ public static class RetourClaims
 /// </summary>
 public sealed class ApiKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    ApiKeyCache cache, TenantContext tenant) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    ApiKeyCache cache) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
 
@@ -46,7 +46,7 @@ public sealed class ApiKeyHandler(
         var key = await cache.FindAsync(secret, Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("The API key is not valid or has been revoked.");
 
-        tenant.Set(key.MerchantId);
+        ScopeAuthorization.ActAsMerchant(Context, key.MerchantId);
         var claims = new List<Claim>
         {
             new(RetourClaims.MerchantId, key.MerchantId.ToString()),
@@ -113,6 +113,15 @@ public static class ScopeAuthorization
     public const string SessionScheme = "Console";
 
     public static string PolicyFor(string scope) => "scope:" + scope;
+
+    /// <summary>
+    /// Makes the signed-in merchant the unit of work's tenant, for a key and a session alike, except on a shop's public
+    /// portal (/r/{slug}): that is the shop's in the URL whoever is signed in, and sets its own tenant.
+    /// </summary>
+    public static void ActAsMerchant(HttpContext http, Guid merchantId)
+    {
+        if (!http.Request.Path.StartsWithSegments("/r")) http.RequestServices.GetRequiredService<TenantContext>().Set(merchantId);
+    }
 
     public static IServiceCollection AddScopePolicies(this IServiceCollection services)
     {

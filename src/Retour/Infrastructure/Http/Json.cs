@@ -32,6 +32,9 @@ public static class Json
     }
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+    /// <summary>The same, indented: documents a person edits (the console's policy, carrier and rules editors).</summary>
+    public static string Indented<T>(T value) => JsonSerializer.Serialize(value, IndentedOptions);
+    private static readonly JsonSerializerOptions IndentedOptions = new(Options) { WriteIndented = true };
     public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
 }
 

@@ -39,7 +39,7 @@ public sealed class PolicyModel : PortalPage
             return NotFound();
         IsPreview = true;
         Title = T("policy.title", ("shop", Merchant.Name));
-        Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'";
+        Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy("'self'");
         ReturnPolicy? draft = null;
         try { draft = System.Text.Json.JsonSerializer.Deserialize<ReturnPolicy>(policy ?? "", PolicyBook.StrictJson); }
         catch (System.Text.Json.JsonException e) { PreviewErrors = [new("policy", e.Message.Split(". Path")[0])]; }

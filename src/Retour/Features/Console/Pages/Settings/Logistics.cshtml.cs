@@ -18,8 +18,6 @@ public sealed class LogisticsModel : ConsolePage
     public string AllocationJson { get; private set; } = "";
     public string RulesJson { get; private set; } = "";
 
-    private static readonly JsonSerializerOptions Pretty = new(Json.Options) { WriteIndented = true };
-    public static string Doc<T>(T value) => JsonSerializer.Serialize(value, Pretty);
 
     /// <summary>A carrier as PUT takes it (the timestamps left out).</summary>
     public static string Editable(CarrierDto c)
@@ -27,7 +25,7 @@ public sealed class LogisticsModel : ConsolePage
         var node = JsonSerializer.SerializeToNode(c, Json.Options)!.AsObject();
         node.Remove("created_at");
         node.Remove("updated_at");
-        return node.ToJsonString(Pretty);
+        return Json.Indented(node);
     }
 
     public const string NewCarrier = """
@@ -46,7 +44,7 @@ public sealed class LogisticsModel : ConsolePage
         Title = T("logistics.title");
         var ct = HttpContext.RequestAborted;
         Carriers = (await CarrierEndpoints.List(Db, ct)).Value!;
-        AllocationJson = Doc((await CarrierEndpoints.GetAllocation(Db, ct)).Value);
-        RulesJson = Doc((await WarehouseRulesEndpoints.Get(Db, ct)).Value);
+        AllocationJson = Json.Indented((await CarrierEndpoints.GetAllocation(Db, ct)).Value);
+        RulesJson = Json.Indented((await WarehouseRulesEndpoints.Get(Db, ct)).Value);
     }
 }

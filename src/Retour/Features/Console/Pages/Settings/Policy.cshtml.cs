@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Retour.Core.Policies;
 using Retour.Core.Returns;
@@ -32,6 +31,6 @@ public sealed class PolicyModel : ConsolePage
         Title = T("policy_editor.title");
         var current = await HttpContext.RequestServices.GetRequiredService<PolicyBook>().CurrentAsync(Db, HttpContext.RequestAborted);
         if (current is { } c) (Policy, Version, CreatedBy, CreatedAt) = (c.Policy, c.Row.Version, c.Row.CreatedBy, c.Row.CreatedAt);
-        PolicyJson = JsonSerializer.Serialize(Policy, new JsonSerializerOptions(Json.Options) { WriteIndented = true });
+        PolicyJson = Json.Indented(Policy);
     }
 }
