@@ -1,4 +1,5 @@
 using Retour.Cli;
+using Retour.Features.Analytics;
 using Retour.Features.Carriers;
 using Retour.Features.Catalog;
 using Retour.Features.Console;
@@ -32,6 +33,7 @@ builder.Services
     .AddRefunds()
     .AddWebhooks()
     .AddNotifications()
+    .AddAnalytics()
     .AddDemo()
     .AddPortal()
     .AddConsole();
@@ -51,6 +53,7 @@ app.MapWarehouse(api);
 app.MapRefunds(api);
 app.MapWebhooks(api);
 app.MapNotifications(api);
+app.MapAnalytics(api);
 app.MapPortal();
 app.MapConsole(api);
 app.MapHostEndpoints();

@@ -24,8 +24,8 @@ public static class StaffRoles
         [Agent] = [.. Reads, Scopes.ReturnsWrite, Scopes.ReturnsOverride, Scopes.RefundsWrite],
         // Receives, inspects and disposes; sees returns and products, nothing financial to change.
         [Warehouse] = [Scopes.OrdersRead, Scopes.ReturnsRead, Scopes.CatalogRead, Scopes.CarriersRead, Scopes.WarehouseRead, Scopes.WarehouseWrite],
-        // Reads everything a merchant has, changes nothing.
-        [Analyst] = [.. Reads],
+        // Reads everything a merchant has, and its dashboards and exports; changes nothing.
+        [Analyst] = [.. Reads, Scopes.AnalyticsRead],
     };
 
     public static bool IsRole(string? role) => role is not null && ScopesByRole.ContainsKey(role);

@@ -71,10 +71,12 @@ public static class Scopes
     /// <summary>See and manage outgoing webhook endpoints and their delivery logs (the secret is shown once, on creation).</summary>
     public const string WebhooksRead = "webhooks:read";
     public const string WebhooksWrite = "webhooks:write";
+    /// <summary>Dashboards, breakdowns, insights, the policy what-if and their CSV exports (read-only).</summary>
+    public const string AnalyticsRead = "analytics:read";
     /// <summary>Invite and remove staff, change their roles, and make or revoke API keys.</summary>
     public const string StaffAdmin = "staff:admin";
 
     public static readonly IReadOnlyList<string> All =
         [OrdersRead, OrdersWrite, ReturnsRead, ReturnsWrite, ReturnsOverride, PolicyRead, PolicyWrite, CatalogRead, CatalogWrite, CarriersRead, CarriersWrite,
-         WarehouseRead, WarehouseWrite, WarehouseAdmin, RefundsRead, RefundsWrite, WebhooksRead, WebhooksWrite, StaffAdmin];
+         WarehouseRead, WarehouseWrite, WarehouseAdmin, RefundsRead, RefundsWrite, WebhooksRead, WebhooksWrite, AnalyticsRead, StaffAdmin];
 }

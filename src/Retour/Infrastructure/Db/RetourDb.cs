@@ -67,6 +67,9 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<Features.Staff.StaffInvitation> StaffInvitations => Set<Features.Staff.StaffInvitation>();
     public DbSet<Features.Staff.ReturnNote> ReturnNotes => Set<Features.Staff.ReturnNote>();
     public DbSet<Features.Staff.SavedView> SavedViews => Set<Features.Staff.SavedView>();
+    public DbSet<Features.Analytics.AnalyticsRollup> AnalyticsRollups => Set<Features.Analytics.AnalyticsRollup>();
+    public DbSet<Features.Analytics.AnalyticsFact> AnalyticsFacts => Set<Features.Analytics.AnalyticsFact>();
+    public DbSet<Features.Analytics.AnalyticsPending> AnalyticsPending => Set<Features.Analytics.AnalyticsPending>();
 
     public TenantContext Tenant => tenant;
 
@@ -125,6 +128,9 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new Features.Staff.StaffInvitation.Config());
         mb.ApplyConfiguration(new Features.Staff.ReturnNote.Config());
         mb.ApplyConfiguration(new Features.Staff.SavedView.Config());
+        mb.ApplyConfiguration(new Features.Analytics.AnalyticsRollup.Config());
+        mb.ApplyConfiguration(new Features.Analytics.AnalyticsFact.Config());
+        mb.ApplyConfiguration(new Features.Analytics.AnalyticsPending.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -163,6 +169,8 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<Features.Staff.StaffInvitation>(mb);
         TenantFilter<Features.Staff.ReturnNote>(mb);
         TenantFilter<Features.Staff.SavedView>(mb);
+        TenantFilter<Features.Analytics.AnalyticsRollup>(mb);
+        TenantFilter<Features.Analytics.AnalyticsFact>(mb);
 
         SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
         {
@@ -209,6 +217,9 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(Features.Staff.StaffInvitation)] = "staff_invitations",
             [typeof(Features.Staff.ReturnNote)] = "return_notes",
             [typeof(Features.Staff.SavedView)] = "saved_views",
+            [typeof(Features.Analytics.AnalyticsRollup)] = "analytics_rollups",
+            [typeof(Features.Analytics.AnalyticsFact)] = "analytics_facts",
+            [typeof(Features.Analytics.AnalyticsPending)] = "analytics_pending",
         });
     }
 

@@ -1,0 +1,289 @@
+using System.Runtime.InteropServices;
+
+namespace Retour.Core.Analytics;
+
+/// <summary>
+/// One returned order line as analytics counts it. <see cref="Value"/> is the returned units' merchandise value (net of
+/// discount, before tax), the same measure as a sale's value, so the two divide into a return rate by value.
+/// </summary>
+public sealed record FactLine(string Sku, string Product, string Category, string Supplier, string Reason, int Units, decimal Value, int UsedUnits, decimal Tax = 0m);
+
+/// <summary>
+/// What analytics knows about one return, derived from its current state (and its timeline). The rollups hold the sum of
+/// every return's <see cref="Rollup.Contributions"/>; when a return changes, the rollups get new minus old, so
+/// recomputing a fact any number of times leaves them right (delivery of the events that trigger it is at least once).
+/// </summary>
+public sealed record ReturnFact
+{
+    public DateOnly Day { get; init; }
+    public string Status { get; init; } = "requested";
+    public string Resolution { get; init; } = "refund";
+    public string Method { get; init; } = "drop_off";
+    public string Country { get; init; } = Rollup.Unknown;
+    /// <summary>Country and state, such as US-CA; the country alone when the order has no state.</summary>
+    public string Region { get; init; } = Rollup.Unknown;
+    public string Carrier { get; init; } = Rollup.None;
+    public string Warehouse { get; init; } = Rollup.None;
+    /// <summary><c>new</c> (the order was the shopper's first) or <c>repeat</c>.</summary>
+    public string Segment { get; init; } = "new";
+    public bool AutoApproved { get; init; }
+    public decimal RefundTotal { get; init; }
+    public decimal FeesTotal { get; init; }
+    public decimal RecoveredValue { get; init; }
+    /// <summary>Hours from the request to the first refund, credit or exchange issued; null until then.</summary>
+    public double? CycleHours { get; init; }
+    /// <summary>Lifecycle stages reached, in order (see <see cref="Stages"/>).</summary>
+    public IReadOnlyList<string> Reached { get; init; } = [Stages.Requested];
+    /// <summary>Hours spent in each finished stage, by the stage's name (review, ship, transit, inspect, refund, close).</summary>
+    public IReadOnlyDictionary<string, double> StageHours { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyList<FactLine> Lines { get; init; } = [];
+    /// <summary>Days from delivery (or fulfilment) to the request; null when the order has neither. For the policy what-if.</summary>
+    public int? DaysAfterDelivery { get; init; }
+    /// <summary>The shopper's earlier orders, and how many of them saw a return, when this return was made.</summary>
+    public int HistoryOrders { get; init; }
+    public int HistoryWithReturns { get; init; }
+}
+
+/// <summary>A sold order line (the denominator of return rates).</summary>
+public sealed record SaleLine(string Sku, string Product, string Category, int Units, decimal Value);
+
+public sealed record OrderFact
+{
+    public DateOnly Day { get; init; }
+    public string Country { get; init; } = Rollup.Unknown;
+    public string Region { get; init; } = Rollup.Unknown;
+    public string Segment { get; init; } = "new";
+    public bool Cancelled { get; init; }
+    public IReadOnlyList<SaleLine> Lines { get; init; } = [];
+}
+
+/// <summary>The funnel: stages a return reaches, and the time spent between them.</summary>
+public static class Stages
+{
+    public const string Requested = "requested", Approved = "approved", Shipped = "shipped", Received = "received",
+        Inspected = "inspected", Refunded = "refunded", Closed = "closed";
+
+    public static readonly IReadOnlyList<string> Funnel = [Requested, Approved, Shipped, Received, Inspected, Refunded, Closed];
+
+    /// <summary>Time in stage: the name of the wait between two funnel steps (review is requested → approved, and so on).</summary>
+    public static readonly IReadOnlyList<(string Name, string From, string To)> Waits =
+    [
+        ("review", Requested, Approved), ("ship", Approved, Shipped), ("transit", Shipped, Received),
+        ("inspect", Received, Inspected), ("refund", Inspected, Refunded), ("close", Refunded, Closed),
+    ];
+
+    /// <summary>Upper bounds (hours) of the histogram buckets that time-in-stage percentiles are estimated from.</summary>
+    public static readonly double[] BucketBounds = [1, 2, 4, 8, 12, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720, 1440, double.PositiveInfinity];
+
+    public static int Bucket(double hours)
+    {
+        for (var i = 0; i < BucketBounds.Length; i++) if (hours < BucketBounds[i]) return i;
+        return BucketBounds.Length - 1;
+    }
+
+    /// <summary>
+    /// The p-th percentile from bucket counts, interpolated linearly inside the bucket it falls in (the open last bucket
+    /// answers its lower bound). Null when there are no observations.
+    /// </summary>
+    public static double? Percentile(IReadOnlyList<long> counts, double p)
+    {
+        var total = counts.Sum();
+        if (total == 0) return null;
+        var target = p * total;
+        long seen = 0;
+        for (var i = 0; i < counts.Count; i++)
+        {
+            if (counts[i] == 0) continue;
+            if (seen + counts[i] >= target)
+            {
+                var lo = i == 0 ? 0 : BucketBounds[i - 1];
+                var hi = BucketBounds[i];
+                if (double.IsPositiveInfinity(hi)) return lo;
+                return lo + (hi - lo) * Math.Clamp((target - seen) / counts[i], 0, 1);
+            }
+            seen += counts[i];
+        }
+        return BucketBounds[^2];
+    }
+}
+
+/// <summary>The sums kept per (day, scope, dimension, key). Money is in the merchant's currency.</summary>
+[StructLayout(LayoutKind.Auto)]
+public struct Measures
+{
+    public long Returns, Units, StoreCredit, Exchanges, AutoApproved, CycleCount, SmallUnits, LargeUnits, QualityUnits, UsedUnits;
+    public decimal Value, RefundTotal, FeesTotal, RecoveredValue;
+    public double CycleHours;
+    public long Orders, SoldUnits;
+    public decimal SoldValue;
+
+    public void Add(in Measures m, int sign)
+    {
+        Returns += sign * m.Returns; Units += sign * m.Units; StoreCredit += sign * m.StoreCredit; Exchanges += sign * m.Exchanges;
+        AutoApproved += sign * m.AutoApproved; CycleCount += sign * m.CycleCount; SmallUnits += sign * m.SmallUnits;
+        LargeUnits += sign * m.LargeUnits; QualityUnits += sign * m.QualityUnits; UsedUnits += sign * m.UsedUnits;
+        Value += sign * m.Value; RefundTotal += sign * m.RefundTotal; FeesTotal += sign * m.FeesTotal; RecoveredValue += sign * m.RecoveredValue;
+        CycleHours += sign * m.CycleHours; Orders += sign * m.Orders; SoldUnits += sign * m.SoldUnits; SoldValue += sign * m.SoldValue;
+    }
+
+    public readonly bool IsZero =>
+        Returns == 0 && Units == 0 && StoreCredit == 0 && Exchanges == 0 && AutoApproved == 0 && CycleCount == 0 && SmallUnits == 0
+        && LargeUnits == 0 && QualityUnits == 0 && UsedUnits == 0 && Value == 0 && RefundTotal == 0 && FeesTotal == 0
+        && RecoveredValue == 0 && Math.Abs(CycleHours) < 1e-9 && Orders == 0 && SoldUnits == 0 && SoldValue == 0;
+}
+
+/// <summary>Where a sum is kept: the local day, the filter it was counted under ("" for none), the dimension and its key.</summary>
+public readonly record struct RollupKey(DateOnly Day, string Scope, string Dim, string Key);
+
+/// <summary>Anything that accumulates contributions: an in-memory cube, or a delta to write.</summary>
+public interface IRollupSink
+{
+    void Add(in RollupKey key, in Measures m, int sign);
+}
+
+/// <summary>An in-memory cube: the generator and the rebuild fill it, and a change's delta is computed in one.</summary>
+public sealed class RollupCube : IRollupSink
+{
+    public Dictionary<RollupKey, Measures> Cells { get; } = [];
+
+    public void Add(in RollupKey key, in Measures m, int sign)
+    {
+        ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(Cells, key, out _);
+        cell.Add(m, sign);
+    }
+
+    /// <summary>The cells that changed (a delta cube has zero cells where old and new agree).</summary>
+    public IEnumerable<KeyValuePair<RollupKey, Measures>> NonZero => Cells.Where(c => !c.Value.IsZero);
+}
+
+/// <summary>
+/// How facts become rollup cells. Each fact is counted once unfiltered (scope "") and once under every filter it matches
+/// (category:apparel, country:DE, region:US-CA, carrier:dhl, warehouse:main), so a dashboard with one filter reads
+/// pre-summed cells. Under a category filter only that category's lines count.
+/// </summary>
+public static class Rollup
+{
+    public const string Unknown = "unknown", None = "none";
+    public const string All = "all", Reason = "reason", Category = "category", Sku = "sku", Product = "product", Supplier = "supplier",
+        Country = "country", Region = "region", Carrier = "carrier", Warehouse = "warehouse", Segment = "segment", Resolution = "resolution",
+        Stage = "stage", StageHours = "stage_hours";
+
+    /// <summary>Dimensions a breakdown can be asked for.</summary>
+    public static readonly IReadOnlyList<string> Dimensions = [Reason, Category, Sku, Product, Supplier, Region, Country, Carrier, Warehouse, Segment, Resolution];
+
+    /// <summary>The filters that have their own pre-summed cells.</summary>
+    public static readonly IReadOnlyList<string> Filters = [Category, Country, Region, Carrier, Warehouse];
+
+    /// <summary>Dimensions kept per SKU-like key only without a filter or under a category filter (they are many).</summary>
+    public static bool IsFineGrained(string dim) => dim is Sku or Product or Supplier;
+
+    public static string Scope(string filter, string value) => filter + ":" + value;
+
+    private static readonly string[] SizeSmall = ["too_small"], SizeLarge = ["too_large"], Quality = ["defective", "not_as_described", "quality", "damaged"];
+
+    public static void Contribute(ReturnFact f, IRollupSink sink, int sign)
+    {
+        Emit(f, f.Lines, "", sink, sign, fine: true);
+        foreach (var category in f.Lines.Select(l => l.Category).Distinct())
+            Emit(f, [.. f.Lines.Where(l => l.Category == category)], Scope(Category, category), sink, sign, fine: true);
+        Emit(f, f.Lines, Scope(Country, f.Country), sink, sign, fine: false);
+        Emit(f, f.Lines, Scope(Region, f.Region), sink, sign, fine: false);
+        Emit(f, f.Lines, Scope(Carrier, f.Carrier), sink, sign, fine: false);
+        Emit(f, f.Lines, Scope(Warehouse, f.Warehouse), sink, sign, fine: false);
+    }
+
+    public static void Contribute(OrderFact o, IRollupSink sink, int sign)
+    {
+        if (o.Cancelled || o.Lines.Count == 0) return;
+        EmitSale(o, o.Lines, "", sink, sign, fine: true);
+        foreach (var category in o.Lines.Select(l => l.Category).Distinct())
+            EmitSale(o, [.. o.Lines.Where(l => l.Category == category)], Scope(Category, category), sink, sign, fine: true);
+        EmitSale(o, o.Lines, Scope(Country, o.Country), sink, sign, fine: false);
+        EmitSale(o, o.Lines, Scope(Region, o.Region), sink, sign, fine: false);
+    }
+
+    private static Measures LineMeasures(ReturnFact f, IReadOnlyList<FactLine> lines, decimal share)
+    {
+        var m = new Measures
+        {
+            Returns = 1,
+            StoreCredit = f.Resolution == "store_credit" ? 1 : 0,
+            Exchanges = f.Resolution == "exchange" ? 1 : 0,
+            AutoApproved = f.AutoApproved ? 1 : 0,
+            RefundTotal = Math.Round(f.RefundTotal * share, 4),
+            FeesTotal = Math.Round(f.FeesTotal * share, 4),
+            RecoveredValue = Math.Round(f.RecoveredValue * share, 4),
+        };
+        if (f.CycleHours is { } h) { m.CycleCount = 1; m.CycleHours = h; }
+        foreach (var l in lines)
+        {
+            m.Units += l.Units;
+            m.Value += l.Value;
+            m.UsedUnits += l.UsedUnits;
+            if (SizeSmall.Contains(l.Reason)) m.SmallUnits += l.Units;
+            else if (SizeLarge.Contains(l.Reason)) m.LargeUnits += l.Units;
+            else if (Quality.Contains(l.Reason)) m.QualityUnits += l.Units;
+        }
+        return m;
+    }
+
+    /// <summary>Money of the whole return is shared out over its lines by value, so a breakdown's rows add up to the total.</summary>
+    private static decimal Share(ReturnFact f, IReadOnlyList<FactLine> part)
+    {
+        var total = f.Lines.Sum(l => l.Value);
+        if (total == 0) return f.Lines.Count == 0 ? 0 : (decimal)part.Count / f.Lines.Count;
+        return part.Sum(l => l.Value) / total;
+    }
+
+    private static void Emit(ReturnFact f, IReadOnlyList<FactLine> lines, string scope, IRollupSink sink, int sign, bool fine)
+    {
+        if (lines.Count == 0) return;
+        var whole = LineMeasures(f, lines, Share(f, lines));
+        sink.Add(new RollupKey(f.Day, scope, All, All), whole, sign);
+        foreach (var (dim, key) in new[] { (Country, f.Country), (Region, f.Region), (Carrier, f.Carrier), (Warehouse, f.Warehouse), (Segment, f.Segment), (Resolution, f.Resolution) })
+            sink.Add(new RollupKey(f.Day, scope, dim, key), whole, sign);
+        EmitByLine(f, lines, scope, Reason, l => l.Reason, sink, sign);
+        EmitByLine(f, lines, scope, Category, l => l.Category, sink, sign);
+        if (fine)
+        {
+            EmitByLine(f, lines, scope, Sku, l => l.Sku, sink, sign);
+            EmitByLine(f, lines, scope, Product, l => l.Product, sink, sign);
+            EmitByLine(f, lines, scope, Supplier, l => l.Supplier, sink, sign);
+        }
+        var one = new Measures { Returns = 1 };
+        foreach (var stage in f.Reached) sink.Add(new RollupKey(f.Day, scope, Stage, stage), one, sign);
+        foreach (var (stage, hours) in f.StageHours)
+        {
+            var timed = new Measures { Returns = 1, CycleCount = 1, CycleHours = hours };
+            sink.Add(new RollupKey(f.Day, scope, StageHours, stage + ":" + Stages.Bucket(hours)), timed, sign);
+        }
+    }
+
+    private static void EmitByLine(ReturnFact f, IReadOnlyList<FactLine> lines, string scope, string dim, Func<FactLine, string> key, IRollupSink sink, int sign)
+    {
+        if (lines.Count == 1)
+        {
+            sink.Add(new RollupKey(f.Day, scope, dim, key(lines[0])), LineMeasures(f, lines, Share(f, lines)), sign);
+            return;
+        }
+        foreach (var group in lines.GroupBy(key))
+        {
+            List<FactLine> part = [.. group];
+            sink.Add(new RollupKey(f.Day, scope, dim, group.Key), LineMeasures(f, part, Share(f, part)), sign);
+        }
+    }
+
+    private static void EmitSale(OrderFact o, IReadOnlyList<SaleLine> lines, string scope, IRollupSink sink, int sign, bool fine)
+    {
+        static Measures Sold(IEnumerable<SaleLine> ls) =>
+            new() { Orders = 1, SoldUnits = ls.Sum(l => l.Units), SoldValue = ls.Sum(l => l.Value) };
+        var whole = Sold(lines);
+        sink.Add(new RollupKey(o.Day, scope, All, All), whole, sign);
+        foreach (var (dim, key) in new[] { (Country, o.Country), (Region, o.Region), (Segment, o.Segment) })
+            sink.Add(new RollupKey(o.Day, scope, dim, key), whole, sign);
+        foreach (var g in lines.GroupBy(l => l.Category)) sink.Add(new RollupKey(o.Day, scope, Category, g.Key), Sold(g), sign);
+        if (!fine) return;
+        foreach (var g in lines.GroupBy(l => l.Sku)) sink.Add(new RollupKey(o.Day, scope, Sku, g.Key), Sold(g), sign);
+        foreach (var g in lines.GroupBy(l => l.Product)) sink.Add(new RollupKey(o.Day, scope, Product, g.Key), Sold(g), sign);
+    }
+}

@@ -1,0 +1,224 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Retour.Core.Analytics;
+using Retour.Core.Returns;
+using Retour.Infrastructure;
+using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Outbox;
+
+namespace Retour.Features.Analytics;
+
+/// <summary>
+/// The outbox side: every event that can change a return's or an order's numbers queues that return or order for
+/// recomputation (one cheap upsert). Many events about one return in a short time become one recomputation.
+/// </summary>
+public sealed class AnalyticsOnEvents(TimeProvider clock) : IOutboxHandler
+{
+    public string Name => "analytics";
+
+    public IReadOnlyCollection<string> Types { get; } =
+    [
+        "return.requested", .. Codes.All<ReturnStatus>().Where(s => s != "requested").Select(s => "return." + s),
+        "refund.issued", "order.created", "order.updated",
+    ];
+
+    public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
+    {
+        using var doc = JsonDocument.Parse(message.Payload);
+        var root = doc.RootElement;
+        var (kind, field) = message.Type.StartsWith("order.", StringComparison.Ordinal) ? ("order", "order_id") : ("return", "return_id");
+        if (!root.TryGetProperty(field, out var idElement) || !idElement.TryGetGuid(out var id)) return;
+        await AnalyticsQueue.EnqueueAsync(db, message.MerchantId, kind, id, clock.GetUtcNow(), ct);
+    }
+}
+
+public static class AnalyticsQueue
+{
+    /// <summary>Queues a return or order; if it is queued already (even while a worker holds it), its version moves so it is done again.</summary>
+    public static Task EnqueueAsync(RetourDb db, Guid merchantId, string kind, Guid id, DateTimeOffset now, CancellationToken ct)
+    {
+        var v = new SqlValues(db.IsPostgres);
+        return db.Database.ExecuteSqlRawAsync("""
+            INSERT INTO analytics_pending (entity_id, merchant_id, kind, available_at, version) VALUES ({0}, {1}, {2}, {3}, 0)
+            ON CONFLICT (entity_id) DO UPDATE SET version = analytics_pending.version + 1, available_at = excluded.available_at
+            """, [v.Id(id), v.Id(merchantId), kind, v.Time(now)], ct);
+    }
+}
+
+/// <summary>
+/// Drains <see cref="AnalyticsPending"/> in batches: for each return or order it reads the current state, builds the
+/// fact, and writes new-minus-old into <see cref="AnalyticsRollup"/> with the new fact, in one transaction per
+/// merchant. A crash leaves the rows queued (they are deleted in that transaction); on PostgreSQL the fact rows are
+/// locked, so two workers cannot count one change twice.
+/// </summary>
+public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader loader, RetourSettings settings, TimeProvider clock, ILogger<AnalyticsWorker> log)
+    : PollingHost(settings, log)
+{
+    public const int BatchSize = 500;
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    /// <summary>One batch at a time in this process (the background loop and an explicit drain may both run).</summary>
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+
+    protected override string What => "Analytics rollups";
+    protected override TimeSpan Idle => TimeSpan.FromSeconds(1);
+    protected override Task<bool> RunOnceAsync(CancellationToken stop) => DrainBatchAsync(stop).ContinueWith(t => t.Result > 0, stop);
+
+    /// <summary>Processes everything queued and due now; returns how many facts it recomputed.</summary>
+    public async Task<int> DrainAsync(CancellationToken ct)
+    {
+        var total = 0;
+        for (int n; (n = await DrainBatchAsync(ct)) > 0;) total += n;
+        return total;
+    }
+
+    public async Task<int> DrainBatchAsync(CancellationToken ct)
+    {
+        await OneAtATime.WaitAsync(ct);
+        try
+        {
+            List<AnalyticsPending> claimed;
+            await using (var scope = scopes.CreateAsyncScope())
+                claimed = await ClaimAsync(scope.ServiceProvider.GetRequiredService<RetourDb>(), ct);
+            foreach (var group in claimed.GroupBy(p => p.MerchantId))
+                await ProcessAsync(group.Key, [.. group], ct);
+            return claimed.Count;
+        }
+        finally { OneAtATime.Release(); }
+    }
+
+    private async Task<List<AnalyticsPending>> ClaimAsync(RetourDb db, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var v = new SqlValues(db.IsPostgres);
+        var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var sql = $$"""
+            UPDATE analytics_pending SET available_at = {0}
+            WHERE entity_id IN (SELECT entity_id FROM analytics_pending WHERE available_at <= {1} ORDER BY available_at LIMIT {{BatchSize}} {{lockClause}})
+            RETURNING *
+            """;
+        if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+        try { return await db.AnalyticsPending.FromSqlRaw(sql, v.Time(now + Lease), v.Time(now)).AsNoTracking().ToListAsync(ct); }
+        finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+    }
+
+    private async Task ProcessAsync(Guid merchantId, List<AnalyticsPending> items, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(merchantId);
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+        try
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var ids = items.Select(i => i.EntityId).ToList();
+            var stored = await LockFactsAsync(db, ids, ct);
+            var returns = await loader.ReturnsAsync(db, [.. items.Where(i => i.Kind == "return").Select(i => i.EntityId)], ct);
+            var orders = await loader.OrdersAsync(db, [.. items.Where(i => i.Kind == "order").Select(i => i.EntityId)], ct);
+            var delta = new RollupCube();
+            var now = clock.GetUtcNow();
+            foreach (var item in items)
+            {
+                var old = stored.GetValueOrDefault(item.EntityId);
+                if (old is not null) FactJson.Contribute(old, delta, -1);
+                (int Day, string Json)? next = null;
+                if (item.Kind == "return" && returns.TryGetValue(item.EntityId, out var rf))
+                {
+                    Rollup.Contribute(rf, delta, 1);
+                    next = (rf.Day.DayNumber, FactJson.Write(rf));
+                }
+                else if (item.Kind == "order" && orders.TryGetValue(item.EntityId, out var of))
+                {
+                    Rollup.Contribute(of, delta, 1);
+                    next = (of.Day.DayNumber, FactJson.Write(of));
+                }
+                if (next is { } n)
+                {
+                    if (old is null) db.AnalyticsFacts.Add(new AnalyticsFact { EntityId = item.EntityId, Kind = item.Kind, Day = n.Day, Json = n.Json, UpdatedAt = now });
+                    else { old.Day = n.Day; old.Json = n.Json; old.UpdatedAt = now; }
+                }
+                else if (old is not null) db.AnalyticsFacts.Remove(old);
+            }
+            await RollupWriter.ApplyAsync(db, merchantId, delta, ct);
+            await db.SaveChangesAsync(ct);
+            foreach (var version in items.GroupBy(i => i.Version))
+            {
+                var done = version.Select(i => i.EntityId).ToList();
+                var v = version.Key;
+                await db.AnalyticsPending.Where(p => done.Contains(p.EntityId) && p.Version == v).ExecuteDeleteAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+        }
+        finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+    }
+
+    private static async Task<Dictionary<Guid, AnalyticsFact>> LockFactsAsync(RetourDb db, List<Guid> ids, CancellationToken ct)
+    {
+        var q = db.IsPostgres
+            ? db.AnalyticsFacts.FromSqlRaw("SELECT * FROM analytics_facts WHERE entity_id = ANY({0}) FOR UPDATE", ids.ToArray())
+            : db.AnalyticsFacts.Where(f => ids.Contains(f.EntityId));
+        return await q.ToDictionaryAsync(f => f.EntityId, ct);
+    }
+}
+
+/// <summary>Facts as stored (compact JSON with the shared options) and their contributions.</summary>
+public static class FactJson
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+
+    public static string Write(ReturnFact f) => JsonSerializer.Serialize(f, Options);
+    public static string Write(OrderFact f) => JsonSerializer.Serialize(f, Options);
+    public static ReturnFact ReadReturn(string json) => JsonSerializer.Deserialize<ReturnFact>(json, Options)!;
+    public static OrderFact ReadOrder(string json) => JsonSerializer.Deserialize<OrderFact>(json, Options)!;
+
+    public static void Contribute(AnalyticsFact stored, IRollupSink sink, int sign)
+    {
+        if (stored.Kind == "return") Rollup.Contribute(ReadReturn(stored.Json), sink, sign);
+        else Rollup.Contribute(ReadOrder(stored.Json), sink, sign);
+    }
+}
+
+/// <summary>Adds a delta cube to the stored rollups: multi-row upserts that add to what is there.</summary>
+public static class RollupWriter
+{
+    private static readonly string[] Columns =
+    [
+        "returns", "units", "value", "refund_total", "fees_total", "recovered_value", "store_credit", "exchanges", "auto_approved",
+        "cycle_count", "cycle_hours", "small_units", "large_units", "quality_units", "used_units", "orders", "sold_units", "sold_value",
+    ];
+
+    private static object[] Values(in Measures m) =>
+    [
+        m.Returns, m.Units, AnalyticsRollup.Money(m.Value), AnalyticsRollup.Money(m.RefundTotal), AnalyticsRollup.Money(m.FeesTotal),
+        AnalyticsRollup.Money(m.RecoveredValue), m.StoreCredit, m.Exchanges, m.AutoApproved, m.CycleCount, m.CycleHours, m.SmallUnits,
+        m.LargeUnits, m.QualityUnits, m.UsedUnits, m.Orders, m.SoldUnits, AnalyticsRollup.Money(m.SoldValue),
+    ];
+
+    public static async Task ApplyAsync(RetourDb db, Guid merchantId, RollupCube delta, CancellationToken ct)
+    {
+        var cells = delta.NonZero.ToList();
+        const int perStatement = 200;
+        var v = new SqlValues(db.IsPostgres);
+        var update = string.Join(", ", Columns.Select(c => $"{c} = analytics_rollups.{c} + excluded.{c}"));
+        for (var start = 0; start < cells.Count; start += perStatement)
+        {
+            var chunk = cells.Skip(start).Take(perStatement).ToList();
+            var sql = new StringBuilder($"INSERT INTO analytics_rollups (merchant_id, scope, dim, day, key, {string.Join(", ", Columns)}) VALUES ");
+            var args = new List<object>();
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                var (k, m) = (chunk[i].Key, chunk[i].Value);
+                object[] row = [v.Id(merchantId), k.Scope, k.Dim, k.Day.DayNumber, k.Key, .. Values(m)];
+                sql.Append(i == 0 ? "(" : ", (");
+                for (var j = 0; j < row.Length; j++)
+                {
+                    sql.Append(j == 0 ? "" : ", ").Append('{').Append(args.Count).Append('}');
+                    args.Add(row[j]);
+                }
+                sql.Append(')');
+            }
+            sql.Append(" ON CONFLICT (merchant_id, scope, dim, day, key) DO UPDATE SET ").Append(update);
+            await db.Database.ExecuteSqlRawAsync(sql.ToString(), args, ct);
+        }
+    }
+}
