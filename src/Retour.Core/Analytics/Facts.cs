@@ -179,17 +179,84 @@ public static class Rollup
 
     public static string Scope(string filter, string value) => filter + ":" + value;
 
-    private static readonly string[] SizeSmall = ["too_small"], SizeLarge = ["too_large"], Quality = ["defective", "not_as_described", "quality", "damaged"];
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), string> Scopes = new();
+
+    /// <summary>The scope string of a filter value, made once per value (it keys millions of cells).</summary>
+    private static string CachedScope(string filter, string value) => Scopes.GetOrAdd((filter, value), k => Scope(k.Item1, k.Item2));
+
+    private static bool IsSmall(string reason) => reason == "too_small";
+    private static bool IsLarge(string reason) => reason == "too_large";
+    private static bool IsQuality(string reason) => reason is "defective" or "not_as_described" or "quality" or "damaged";
+
+    /// <summary>
+    /// The measures of a return once per key of a dimension: the return counts once under each key its lines have; units,
+    /// value and grades add up per line; money of the whole return is shared out over the lines by value, so the rows of a
+    /// breakdown add up to the total.
+    /// </summary>
+    private sealed class ReturnParts
+    {
+        public Measures Whole;
+        public readonly Measures[] Line;
+        private readonly Measures _base;
+
+        public ReturnParts(ReturnFact f, IReadOnlyList<FactLine> lines)
+        {
+            _base = new Measures
+            {
+                Returns = 1, StoreCredit = f.Resolution == "store_credit" ? 1 : 0, Exchanges = f.Resolution == "exchange" ? 1 : 0,
+                AutoApproved = f.AutoApproved ? 1 : 0,
+            };
+            if (f.CycleHours is { } h) { _base.CycleCount = 1; _base.CycleHours = h; }
+            decimal total = 0;
+            foreach (var l in f.Lines) total += l.Value;
+            Line = new Measures[lines.Count];
+            Whole = _base;
+            for (var i = 0; i < lines.Count; i++)
+            {
+                var l = lines[i];
+                var share = total == 0 ? 1m / f.Lines.Count : l.Value / total;
+                var m = new Measures
+                {
+                    Units = l.Units, Value = l.Value, UsedUnits = l.UsedUnits,
+                    SmallUnits = IsSmall(l.Reason) ? l.Units : 0, LargeUnits = IsLarge(l.Reason) ? l.Units : 0, QualityUnits = IsQuality(l.Reason) ? l.Units : 0,
+                    RefundTotal = Math.Round(f.RefundTotal * share, 4), FeesTotal = Math.Round(f.FeesTotal * share, 4),
+                    RecoveredValue = Math.Round(f.RecoveredValue * share, 4),
+                };
+                Line[i] = m;
+                Whole.Add(m, 1);
+            }
+        }
+
+        /// <summary>The return's measures under one key: itself once, plus the lines that have the key.</summary>
+        public Measures For(IReadOnlyList<FactLine> lines, Func<FactLine, string> key, string value)
+        {
+            var m = _base;
+            for (var i = 0; i < lines.Count; i++) if (key(lines[i]) == value) m.Add(Line[i], 1);
+            return m;
+        }
+    }
+
+    private static readonly Func<FactLine, string> ByReason = l => l.Reason, ByCategory = l => l.Category, BySku = l => l.Sku,
+        ByProduct = l => l.Product, BySupplier = l => l.Supplier;
 
     public static void Contribute(ReturnFact f, IRollupSink sink, int sign)
     {
-        Emit(f, f.Lines, "", sink, sign, fine: true);
-        foreach (var category in f.Lines.Select(l => l.Category).Distinct())
-            Emit(f, [.. f.Lines.Where(l => l.Category == category)], Scope(Category, category), sink, sign, fine: true);
-        Emit(f, f.Lines, Scope(Country, f.Country), sink, sign, fine: false);
-        Emit(f, f.Lines, Scope(Region, f.Region), sink, sign, fine: false);
-        Emit(f, f.Lines, Scope(Carrier, f.Carrier), sink, sign, fine: false);
-        Emit(f, f.Lines, Scope(Warehouse, f.Warehouse), sink, sign, fine: false);
+        if (f.Lines.Count == 0) return;
+        var all = new ReturnParts(f, f.Lines);
+        // Filters other than category keep every line, so their cells are the unfiltered ones under another scope.
+        string[] sameLines = [CachedScope(Country, f.Country), CachedScope(Region, f.Region), CachedScope(Carrier, f.Carrier), CachedScope(Warehouse, f.Warehouse)];
+        Emit(f, f.Lines, all, "", sink, sign, fine: true);
+        foreach (var scope in sameLines) Emit(f, f.Lines, all, scope, sink, sign, fine: false);
+        var first = f.Lines[0].Category;
+        var oneCategory = true;
+        for (var i = 1; i < f.Lines.Count; i++) if (f.Lines[i].Category != first) oneCategory = false;
+        if (oneCategory) Emit(f, f.Lines, all, CachedScope(Category, first), sink, sign, fine: true);
+        else
+            foreach (var category in f.Lines.Select(l => l.Category).Distinct())
+            {
+                List<FactLine> part = [.. f.Lines.Where(l => l.Category == category)];
+                Emit(f, part, new ReturnParts(f, part), CachedScope(Category, category), sink, sign, fine: true);
+            }
     }
 
     public static void Contribute(OrderFact o, IRollupSink sink, int sign)
@@ -197,79 +264,52 @@ public static class Rollup
         if (o.Cancelled || o.Lines.Count == 0) return;
         EmitSale(o, o.Lines, "", sink, sign, fine: true);
         foreach (var category in o.Lines.Select(l => l.Category).Distinct())
-            EmitSale(o, [.. o.Lines.Where(l => l.Category == category)], Scope(Category, category), sink, sign, fine: true);
-        EmitSale(o, o.Lines, Scope(Country, o.Country), sink, sign, fine: false);
-        EmitSale(o, o.Lines, Scope(Region, o.Region), sink, sign, fine: false);
+            EmitSale(o, [.. o.Lines.Where(l => l.Category == category)], CachedScope(Category, category), sink, sign, fine: true);
+        EmitSale(o, o.Lines, CachedScope(Country, o.Country), sink, sign, fine: false);
+        EmitSale(o, o.Lines, CachedScope(Region, o.Region), sink, sign, fine: false);
     }
 
-    private static Measures LineMeasures(ReturnFact f, IReadOnlyList<FactLine> lines, decimal share)
+    private static void Emit(ReturnFact f, IReadOnlyList<FactLine> lines, ReturnParts parts, string scope, IRollupSink sink, int sign, bool fine)
     {
-        var m = new Measures
-        {
-            Returns = 1,
-            StoreCredit = f.Resolution == "store_credit" ? 1 : 0,
-            Exchanges = f.Resolution == "exchange" ? 1 : 0,
-            AutoApproved = f.AutoApproved ? 1 : 0,
-            RefundTotal = Math.Round(f.RefundTotal * share, 4),
-            FeesTotal = Math.Round(f.FeesTotal * share, 4),
-            RecoveredValue = Math.Round(f.RecoveredValue * share, 4),
-        };
-        if (f.CycleHours is { } h) { m.CycleCount = 1; m.CycleHours = h; }
-        foreach (var l in lines)
-        {
-            m.Units += l.Units;
-            m.Value += l.Value;
-            m.UsedUnits += l.UsedUnits;
-            if (SizeSmall.Contains(l.Reason)) m.SmallUnits += l.Units;
-            else if (SizeLarge.Contains(l.Reason)) m.LargeUnits += l.Units;
-            else if (Quality.Contains(l.Reason)) m.QualityUnits += l.Units;
-        }
-        return m;
-    }
-
-    /// <summary>Money of the whole return is shared out over its lines by value, so a breakdown's rows add up to the total.</summary>
-    private static decimal Share(ReturnFact f, IReadOnlyList<FactLine> part)
-    {
-        var total = f.Lines.Sum(l => l.Value);
-        if (total == 0) return f.Lines.Count == 0 ? 0 : (decimal)part.Count / f.Lines.Count;
-        return part.Sum(l => l.Value) / total;
-    }
-
-    private static void Emit(ReturnFact f, IReadOnlyList<FactLine> lines, string scope, IRollupSink sink, int sign, bool fine)
-    {
-        if (lines.Count == 0) return;
-        var whole = LineMeasures(f, lines, Share(f, lines));
-        sink.Add(new RollupKey(f.Day, scope, All, All), whole, sign);
-        foreach (var (dim, key) in new[] { (Country, f.Country), (Region, f.Region), (Carrier, f.Carrier), (Warehouse, f.Warehouse), (Segment, f.Segment), (Resolution, f.Resolution) })
-            sink.Add(new RollupKey(f.Day, scope, dim, key), whole, sign);
-        EmitByLine(f, lines, scope, Reason, l => l.Reason, sink, sign);
-        EmitByLine(f, lines, scope, Category, l => l.Category, sink, sign);
+        var day = f.Day;
+        sink.Add(new RollupKey(day, scope, All, All), parts.Whole, sign);
+        sink.Add(new RollupKey(day, scope, Country, f.Country), parts.Whole, sign);
+        sink.Add(new RollupKey(day, scope, Region, f.Region), parts.Whole, sign);
+        sink.Add(new RollupKey(day, scope, Carrier, f.Carrier), parts.Whole, sign);
+        sink.Add(new RollupKey(day, scope, Warehouse, f.Warehouse), parts.Whole, sign);
+        sink.Add(new RollupKey(day, scope, Segment, f.Segment), parts.Whole, sign);
+        sink.Add(new RollupKey(day, scope, Resolution, f.Resolution), parts.Whole, sign);
+        EmitByLine(day, lines, parts, scope, Reason, ByReason, sink, sign);
+        EmitByLine(day, lines, parts, scope, Category, ByCategory, sink, sign);
         if (fine)
         {
-            EmitByLine(f, lines, scope, Sku, l => l.Sku, sink, sign);
-            EmitByLine(f, lines, scope, Product, l => l.Product, sink, sign);
-            EmitByLine(f, lines, scope, Supplier, l => l.Supplier, sink, sign);
+            EmitByLine(day, lines, parts, scope, Sku, BySku, sink, sign);
+            EmitByLine(day, lines, parts, scope, Product, ByProduct, sink, sign);
+            EmitByLine(day, lines, parts, scope, Supplier, BySupplier, sink, sign);
         }
         var one = new Measures { Returns = 1 };
-        foreach (var stage in f.Reached) sink.Add(new RollupKey(f.Day, scope, Stage, stage), one, sign);
+        foreach (var stage in f.Reached) sink.Add(new RollupKey(day, scope, Stage, stage), one, sign);
         foreach (var (stage, hours) in f.StageHours)
-        {
-            var timed = new Measures { Returns = 1, CycleCount = 1, CycleHours = hours };
-            sink.Add(new RollupKey(f.Day, scope, StageHours, stage + ":" + Stages.Bucket(hours)), timed, sign);
-        }
+            sink.Add(new RollupKey(day, scope, StageHours, StageKey(stage, Stages.Bucket(hours))), new Measures { Returns = 1, CycleCount = 1, CycleHours = hours }, sign);
     }
 
-    private static void EmitByLine(ReturnFact f, IReadOnlyList<FactLine> lines, string scope, string dim, Func<FactLine, string> key, IRollupSink sink, int sign)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, int), string> StageKeys = new();
+    private static string StageKey(string stage, int bucket) => StageKeys.GetOrAdd((stage, bucket), k => k.Item1 + ":" + k.Item2);
+
+    private static void EmitByLine(DateOnly day, IReadOnlyList<FactLine> lines, ReturnParts parts, string scope, string dim, Func<FactLine, string> key,
+        IRollupSink sink, int sign)
     {
         if (lines.Count == 1)
         {
-            sink.Add(new RollupKey(f.Day, scope, dim, key(lines[0])), LineMeasures(f, lines, Share(f, lines)), sign);
+            sink.Add(new RollupKey(day, scope, dim, key(lines[0])), parts.Whole, sign);
             return;
         }
-        foreach (var group in lines.GroupBy(key))
+        for (var i = 0; i < lines.Count; i++)
         {
-            List<FactLine> part = [.. group];
-            sink.Add(new RollupKey(f.Day, scope, dim, group.Key), LineMeasures(f, part, Share(f, part)), sign);
+            var k = key(lines[i]);
+            var seen = false;
+            for (var j = 0; j < i && !seen; j++) seen = key(lines[j]) == k;
+            if (!seen) sink.Add(new RollupKey(day, scope, dim, k), parts.For(lines, key, k), sign);
         }
     }
 
@@ -279,8 +319,19 @@ public static class Rollup
             new() { Orders = 1, SoldUnits = ls.Sum(l => l.Units), SoldValue = ls.Sum(l => l.Value) };
         var whole = Sold(lines);
         sink.Add(new RollupKey(o.Day, scope, All, All), whole, sign);
-        foreach (var (dim, key) in new[] { (Country, o.Country), (Region, o.Region), (Segment, o.Segment) })
-            sink.Add(new RollupKey(o.Day, scope, dim, key), whole, sign);
+        sink.Add(new RollupKey(o.Day, scope, Country, o.Country), whole, sign);
+        sink.Add(new RollupKey(o.Day, scope, Region, o.Region), whole, sign);
+        sink.Add(new RollupKey(o.Day, scope, Segment, o.Segment), whole, sign);
+        if (lines.Count == 1)
+        {
+            sink.Add(new RollupKey(o.Day, scope, Category, lines[0].Category), whole, sign);
+            if (fine)
+            {
+                sink.Add(new RollupKey(o.Day, scope, Sku, lines[0].Sku), whole, sign);
+                sink.Add(new RollupKey(o.Day, scope, Product, lines[0].Product), whole, sign);
+            }
+            return;
+        }
         foreach (var g in lines.GroupBy(l => l.Category)) sink.Add(new RollupKey(o.Day, scope, Category, g.Key), Sold(g), sign);
         if (!fine) return;
         foreach (var g in lines.GroupBy(l => l.Sku)) sink.Add(new RollupKey(o.Day, scope, Sku, g.Key), Sold(g), sign);

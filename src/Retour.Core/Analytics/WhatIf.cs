@@ -54,18 +54,23 @@ public static class WhatIf
         : p.ProductWindows.TryGetValue(l.Product, out w) ? w
         : p.RuleFor(l.Category)?.WindowDays ?? p.WindowDays;
 
-    private static void Replay(ReturnFact f, ReturnPolicy p, string currency, Totals t)
+    /// <summary>What a return costs under a policy, without inspection: the refund (or credit) and the fees kept.</summary>
+    public sealed record Priced(decimal Items, decimal Tax, decimal RestockingFee, decimal ReturnShippingFee, decimal Bonus, decimal Refund, bool KeepIt, ReturnMethod Method)
     {
-        var lines = f.Lines.Where(l => !p.NonReturnableCategories.Contains(l.Category)
-            && (f.DaysAfterDelivery is not { } days || days <= WindowFor(p, l))).ToList();
-        if (lines.Count == 0) return;
+        public decimal Fees => RestockingFee + ReturnShippingFee;
+    }
+
+    /// <summary>
+    /// Prices lines (value net of discount, tax) as the refund calculator does for a whole return: restocking fees per line
+    /// unless kept or waived, the return shipping fee once unless every reason is waived, the store-credit bonus; with
+    /// <paramref name="offerKeepIt"/>, a carrier return whose every unit is under the keep-it threshold becomes keep-it.
+    /// </summary>
+    public static Priced Price(IReadOnlyList<FactLine> lines, ReturnMethod method, Resolution resolution, ReturnPolicy p, string currency, bool offerKeepIt)
+    {
         var reasons = lines.Select(l => Codes.TryParse<ReasonCode>(l.Reason, out var r) ? r : ReasonCode.Other).ToList();
-        var method = Codes.TryParse<ReturnMethod>(f.Method, out var m) ? m : ReturnMethod.DropOff;
-        var resolution = Codes.TryParse<Resolution>(f.Resolution, out var res) ? res : Resolution.Refund;
-        var keep = p.KeepItThreshold is { } threshold && method is ReturnMethod.Pickup or ReturnMethod.DropOff
+        var keep = offerKeepIt && p.KeepItThreshold is { } threshold && method is ReturnMethod.Pickup or ReturnMethod.DropOff
             && lines.All(l => l.Units > 0 && l.Value / l.Units < threshold);
         if (keep) method = ReturnMethod.Keep;
-
         decimal items = 0, tax = 0, restocking = 0;
         for (var i = 0; i < lines.Count; i++)
         {
@@ -80,16 +85,26 @@ public static class WhatIf
             && !reasons.All(p.FeeWaivedReasons.Contains) ? Currencies.Round(p.ReturnShippingFee, currency) : 0m;
         var bonus = resolution == Resolution.StoreCredit && p.StoreCreditBonusPercent > 0
             ? Currencies.Round((items + tax) * p.StoreCreditBonusPercent / 100m, currency) : 0m;
-        var refund = Math.Max(0, items + tax - restocking - shippingFee + bonus);
+        return new Priced(items, tax, restocking, shippingFee, bonus, Math.Max(0, items + tax - restocking - shippingFee + bonus), keep, method);
+    }
 
-        var estimate = new RefundBreakdown(currency, items, tax, 0, restocking, shippingFee, bonus, refund, [], []);
+    private static void Replay(ReturnFact f, ReturnPolicy p, string currency, Totals t)
+    {
+        var lines = f.Lines.Where(l => !p.NonReturnableCategories.Contains(l.Category)
+            && (f.DaysAfterDelivery is not { } days || days <= WindowFor(p, l))).ToList();
+        if (lines.Count == 0) return;
+        var method = Codes.TryParse<ReturnMethod>(f.Method, out var m) ? m : ReturnMethod.DropOff;
+        var resolution = Codes.TryParse<Resolution>(f.Resolution, out var res) ? res : Resolution.Refund;
+        var priced = Price(lines, method, resolution, p, currency, offerKeepIt: true);
+        var estimate = new RefundBreakdown(currency, priced.Items, priced.Tax, 0, priced.RestockingFee, priced.ReturnShippingFee, priced.Bonus, priced.Refund, [], []);
+        var reasons = lines.Select(l => Codes.TryParse<ReasonCode>(l.Reason, out var r) ? r : ReasonCode.Other).ToList();
         var decision = Approval.Decide(p.AutoApproval, [], estimate, reasons, new CustomerHistory(f.HistoryOrders, f.HistoryWithReturns));
 
         t.Returns++;
         t.Units += lines.Sum(l => l.Units);
-        t.Refund += refund;
-        t.Fees += restocking + shippingFee;
+        t.Refund += priced.Refund;
+        t.Fees += priced.Fees;
         if (decision.Outcome == DecisionOutcome.Approved) t.AutoApproved++;
-        if (keep) t.KeepIt++;
+        if (priced.KeepIt) t.KeepIt++;
     }
 }

@@ -157,12 +157,73 @@ public static class Commands
         {
             await using var sp = CliServices.Build();
             await sp.GetRequiredService<Migrator>().MigrateAsync(ct: ct);
+            CliServices.MakeKeyRing(sp);
             var keys = await sp.GetRequiredService<DemoSeeder>().EnsureAsync(ct);
             Console.WriteLine(keys.Created ? "Demo merchant 'demo' seeded." : "Demo merchant 'demo' exists already.");
             Console.WriteLine($"Demo API key: {keys.ApiKey}");
             return 0;
         });
-        return new Command("demo", "Demo data.") { seed };
+        return new Command("demo", "Demo data.") { seed, Generate() };
+    }
+
+    private static Command Generate()
+    {
+        var returns = new Option<int>("--returns") { Description = "How many returns to add (with the orders they come from).", Required = true };
+        var merchant = new Option<string>("--merchant") { Description = "The merchant's slug.", DefaultValueFactory = _ => DemoSeeder.Slug };
+        var months = new Option<int>("--months") { Description = "How far back the history goes.", DefaultValueFactory = _ => 24 };
+        var seed = new Option<int>("--seed") { Description = "Random seed (the same seed on the same day makes the same data).", DefaultValueFactory = _ => 7 };
+        var cmd = new Command("generate", "Add a realistic history of orders and returns to a merchant, with their analytics (fast on PostgreSQL).") { returns, merchant, months, seed };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var n = parse.GetValue(returns);
+            var m = parse.GetValue(months);
+            if (n is < 1 or > 20_000_000) { Console.Error.WriteLine("--returns must be between 1 and 20,000,000."); return 2; }
+            if (m is < 1 or > 120) { Console.Error.WriteLine("--months must be between 1 and 120."); return 2; }
+            await using var sp = CliServices.Build();
+            await sp.GetRequiredService<Migrator>().MigrateAsync(ct: ct);
+            var slug = parse.GetValue(merchant)!;
+            CliServices.MakeKeyRing(sp);
+            if (slug == DemoSeeder.Slug) await sp.GetRequiredService<DemoSeeder>().EnsureAsync(ct);
+            var settings = sp.GetRequiredService<RetourSettings>();
+            if (settings.Provider != DbProvider.Postgres && n > 100_000)
+                Console.Error.WriteLine("Note: on SQLite this is row-by-row; PostgreSQL (binary COPY) is the place for a million returns.");
+            var options = new GenerateOptions(slug, n, m, parse.GetValue(seed));
+            GenerateReport report;
+            try
+            {
+                if (Console.IsOutputRedirected)
+                {
+                    var last = -1L;
+                    report = await sp.GetRequiredService<DemoGenerator>().RunAsync(options, new Progress<GenerateProgress>(p =>
+                    {
+                        var pct = p.Target == 0 ? 100 : 100 * p.Returns / p.Target;
+                        if (pct / 10 != last / 10) { last = pct; Console.WriteLine($"{p.Returns:N0} of {p.Target:N0} returns ({pct} %)"); }
+                    }), ct);
+                }
+                else
+                {
+                    report = null!;
+                    await AnsiConsole.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                        .StartAsync(async ctx =>
+                        {
+                            var task = ctx.AddTask($"Generating {n:N0} returns for '{slug}'", maxValue: n);
+                            report = await sp.GetRequiredService<DemoGenerator>().RunAsync(options, new Progress<GenerateProgress>(p => task.Value = p.Returns), ct);
+                            task.Value = n;
+                        });
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 1;
+            }
+            Console.WriteLine($"Added {report.Returns:N0} returns ({report.ReturnLines:N0} lines) from {report.Orders:N0} orders ({report.OrderLines:N0} lines), " +
+                              $"{report.Refunds:N0} refunds, {report.Inspections:N0} inspections, {report.AuditEvents:N0} audit events and {report.RollupCells:N0} rollup cells " +
+                              $"in {report.Elapsed.TotalSeconds:N0} s ({report.WriteTime.TotalSeconds:N0} s of it writing).");
+            return 0;
+        });
+        return cmd;
     }
 
     private static Command Docs()
@@ -197,6 +258,14 @@ public static class Commands
 /// <summary>The services a command needs: settings from the environment, the database, and the feature services.</summary>
 public static class CliServices
 {
+    /// <summary>
+    /// Makes (and stores) the signing key ring before any seeding, as the server does at start: made by the first link
+    /// signed inside a seeding transaction, it would wait on that transaction's own write lock on SQLite.
+    /// </summary>
+    public static void MakeKeyRing(IServiceProvider sp) =>
+        Microsoft.AspNetCore.DataProtection.DataProtectionCommonExtensions.Protect(
+            sp.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>().CreateProtector("Retour.Startup"), "ready");
+
     public static IConfiguration? Configuration { get; set; }
 
     public static ServiceProvider Build()
@@ -215,9 +284,14 @@ public static class CliServices
         s.AddSingleton<PolicyBook>();
         s.AddSingleton<MerchantDirectory>();
         s.AddSingleton<DemoSeeder>();
+        s.AddSingleton<DemoGenerator>();
         s.AddReturns();
-        s.AddSingleton<ICarrierAdapter, SandboxCarrier>();
-        s.AddSingleton<CarrierAdapters>();
+        // What the demo seeder's parcel history goes through (tracking ingestion and failed-pickup recovery); the hosted
+        // workers these features also register never start in a command.
+        s.AddCarriers();
+        s.AddOptions();
+        Features.Portal.PortalFeature.AddSharedKeyRing(s);
+        s.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<Features.Staff.StaffUser>, Microsoft.AspNetCore.Identity.PasswordHasher<Features.Staff.StaffUser>>();
         return s.BuildServiceProvider();
     }
 }

@@ -60,48 +60,20 @@ public sealed class FactLoader(MerchantDirectory merchants)
         foreach (var r in returns)
         {
             var merchant = await merchants.GetAsync(r.MerchantId, ct);
-            var zone = merchant?.Zone ?? TimeZoneInfo.Utc;
-            var currency = merchant?.Currency ?? "EUR";
             var order = orders.GetValueOrDefault(r.OrderId);
-            var factLines = new List<FactLine>();
-            foreach (var l in lines.Where(l => l.ReturnId == r.Id))
-            {
-                var ol = orderLines.GetValueOrDefault(l.OrderLineId);
-                var product = l.Sku is null ? null : products.GetValueOrDefault((r.MerchantId, l.Sku));
-                var (value, tax) = ol is null ? (0m, 0m) : LineValue(ol.UnitPrice, ol.Discount, ol.Tax, ol.Quantity, l.Quantity, currency);
-                factLines.Add(new FactLine(l.Sku ?? Rollup.Unknown, product?.ProductCode ?? ol?.ProductCode ?? l.Sku ?? Rollup.Unknown, l.Category,
-                    product?.Supplier ?? Rollup.None, Codes.Of(l.Reason), l.Quantity, value, used.GetValueOrDefault(l.Id), tax));
-            }
-            var issued = refunds.Where(f => f.ReturnId == r.Id).ToList();
-            var firstIssued = issued.Where(f => f.IssuedAt != null).Select(f => f.IssuedAt!.Value).DefaultIfEmpty().Min();
-            var timeline = new Timeline(r.CreatedAt, r.DecisionOutcome == DecisionOutcome.Approved, moves.GetValueOrDefault(r.Id) ?? [],
-                issued.Count > 0 && firstIssued != default ? firstIssued : null);
-            var delivered = order?.DeliveredAt ?? order?.FulfilledAt;
-            var (earlier, withReturns) = order?.CustomerEmail is { } email && history.TryGetValue((r.MerchantId, email), out var h)
-                ? Earlier(h, order.PlacedAt, r.OrderId) : (0, 0);
-            facts[r.Id] = new ReturnFact
-            {
-                Day = Returnability.LocalDate(r.CreatedAt, zone),
-                Status = Codes.Of(r.Status),
-                Resolution = Codes.Of(r.Resolution),
-                Method = Codes.Of(r.Method),
-                Country = Country(order?.ShipCountry),
-                Region = Region(order?.ShipCountry, order?.ShipRegion),
-                Carrier = string.IsNullOrEmpty(r.CarrierCode) ? Rollup.None : r.CarrierCode,
-                Warehouse = string.IsNullOrEmpty(r.WarehouseCode) ? Rollup.None : r.WarehouseCode,
-                Segment = earlier > 0 ? "repeat" : "new",
-                AutoApproved = r.DecisionOutcome == DecisionOutcome.Approved,
-                RefundTotal = issued.Sum(f => f.Amount),
-                FeesTotal = issued.Sum(f => Fees(f.BreakdownJson)),
-                RecoveredValue = recovered.GetValueOrDefault(r.Id),
-                CycleHours = timeline.Refunded is { } at ? Math.Round((at - r.CreatedAt).TotalHours, 3) : null,
-                Reached = timeline.Reached,
-                StageHours = timeline.Hours,
-                Lines = factLines,
-                DaysAfterDelivery = delivered is { } d ? Math.Max(0, (int)Math.Floor((r.CreatedAt - d).TotalDays)) : null,
-                HistoryOrders = earlier,
-                HistoryWithReturns = withReturns,
-            };
+            var input = new ReturnInput(r.CreatedAt, r.Status, r.Resolution, r.Method, r.CarrierCode, r.WarehouseCode, r.DecisionOutcome,
+                order is null ? null : new OrderInput(order.ShipCountry, order.ShipRegion, order.PlacedAt, order.DeliveredAt ?? order.FulfilledAt),
+                [.. lines.Where(l => l.ReturnId == r.Id).Select(l =>
+                {
+                    var ol = orderLines.GetValueOrDefault(l.OrderLineId);
+                    var product = l.Sku is null ? null : products.GetValueOrDefault((r.MerchantId, l.Sku));
+                    return new LineInput(l.Sku, l.Category, l.Quantity, l.Reason, product?.ProductCode ?? ol?.ProductCode, product?.Supplier,
+                        ol?.UnitPrice ?? 0, ol?.Discount ?? 0, ol?.Tax ?? 0, ol?.Quantity ?? 0, used.GetValueOrDefault(l.Id));
+                })],
+                [.. refunds.Where(f => f.ReturnId == r.Id).Select(f => (f.Amount, f.BreakdownJson, f.IssuedAt))],
+                recovered.GetValueOrDefault(r.Id), moves.GetValueOrDefault(r.Id) ?? [],
+                order?.CustomerEmail is { } email && history.TryGetValue((r.MerchantId, email), out var h) ? Earlier(h, order.PlacedAt, r.OrderId) : (0, 0));
+            facts[r.Id] = BuildReturn(input, merchant?.Zone ?? TimeZoneInfo.Utc, merchant?.Currency ?? "EUR");
         }
         return facts;
     }
@@ -119,21 +91,73 @@ public sealed class FactLoader(MerchantDirectory merchants)
         foreach (var o in orders)
         {
             var merchant = await merchants.GetAsync(o.MerchantId, ct);
-            var currency = merchant?.Currency ?? "EUR";
             var earlier = o.CustomerEmail is { } email && history.TryGetValue((o.MerchantId, email), out var h) ? Earlier(h, o.PlacedAt, o.Id).Orders : 0;
-            facts[o.Id] = new OrderFact
-            {
-                Day = Returnability.LocalDate(o.PlacedAt, merchant?.Zone ?? TimeZoneInfo.Utc),
-                Country = Country(o.ShipCountry),
-                Region = Region(o.ShipCountry, o.ShipRegion),
-                Segment = earlier > 0 ? "repeat" : "new",
-                Cancelled = o.CancelledAt != null,
-                Lines = [.. lines.Where(l => l.OrderId == o.Id).Select(l => new SaleLine(l.Sku ?? Rollup.Unknown, l.ProductCode ?? l.Sku ?? Rollup.Unknown, l.Category,
-                    l.Quantity, LineValue(l.UnitPrice, l.Discount, l.Tax, l.Quantity, l.Quantity, currency).Value))],
-            };
+            facts[o.Id] = BuildOrder(o.PlacedAt, o.CancelledAt, o.ShipCountry, o.ShipRegion, earlier,
+                [.. lines.Where(l => l.OrderId == o.Id).Select(l => (l.Sku, l.ProductCode, l.Category, l.Quantity, l.UnitPrice, l.Discount, l.Tax))],
+                merchant?.Zone ?? TimeZoneInfo.Utc, merchant?.Currency ?? "EUR");
         }
         return facts;
     }
+
+    public sealed record OrderInput(string? Country, string? Region, DateTimeOffset PlacedAt, DateTimeOffset? DeliveredAt);
+
+    public sealed record LineInput(string? Sku, string Category, int Quantity, ReasonCode Reason, string? ProductCode, string? Supplier,
+        decimal UnitPrice, decimal Discount, decimal Tax, int LineQuantity, int UsedUnits);
+
+    /// <summary>Everything a return's fact is made of, as stored: the loader reads it, the demo generator has it in hand.</summary>
+    public sealed record ReturnInput(
+        DateTimeOffset CreatedAt, ReturnStatus Status, Resolution Resolution, ReturnMethod Method, string? Carrier, string? Warehouse,
+        DecisionOutcome Decision, OrderInput? Order, IReadOnlyList<LineInput> Lines,
+        IReadOnlyList<(decimal Amount, string BreakdownJson, DateTimeOffset? IssuedAt)> IssuedRefunds, decimal Recovered,
+        IReadOnlyList<(string To, DateTimeOffset At)> Moves, (int Orders, int WithReturns) History);
+
+    public static ReturnFact BuildReturn(ReturnInput r, TimeZoneInfo zone, string currency)
+    {
+        var firstIssued = r.IssuedRefunds.Where(f => f.IssuedAt != null).Select(f => f.IssuedAt!.Value).DefaultIfEmpty().Min();
+        var timeline = new Timeline(r.CreatedAt, r.Decision == DecisionOutcome.Approved, r.Moves, firstIssued != default ? firstIssued : null);
+        var delivered = r.Order?.DeliveredAt;
+        return new ReturnFact
+        {
+            Day = Returnability.LocalDate(r.CreatedAt, zone),
+            Status = Codes.Of(r.Status),
+            Resolution = Codes.Of(r.Resolution),
+            Method = Codes.Of(r.Method),
+            Country = Country(r.Order?.Country),
+            Region = Region(r.Order?.Country, r.Order?.Region),
+            Carrier = string.IsNullOrEmpty(r.Carrier) ? Rollup.None : r.Carrier,
+            Warehouse = string.IsNullOrEmpty(r.Warehouse) ? Rollup.None : r.Warehouse,
+            Segment = r.History.Orders > 0 ? "repeat" : "new",
+            AutoApproved = r.Decision == DecisionOutcome.Approved,
+            RefundTotal = r.IssuedRefunds.Sum(f => f.Amount),
+            FeesTotal = r.IssuedRefunds.Sum(f => Fees(f.BreakdownJson)),
+            RecoveredValue = r.Recovered,
+            CycleHours = timeline.Refunded is { } at ? Math.Round((at - r.CreatedAt).TotalHours, 3) : null,
+            Reached = timeline.Reached,
+            StageHours = timeline.Hours,
+            Lines = [.. r.Lines.Select(l =>
+            {
+                var (value, tax) = LineValue(l.UnitPrice, l.Discount, l.Tax, l.LineQuantity, l.Quantity, currency);
+                return new FactLine(l.Sku ?? Rollup.Unknown, l.ProductCode ?? l.Sku ?? Rollup.Unknown, l.Category, l.Supplier ?? Rollup.None,
+                    Codes.Of(l.Reason), l.Quantity, value, l.UsedUnits, tax);
+            })],
+            DaysAfterDelivery = delivered is { } d ? Math.Max(0, (int)Math.Floor((r.CreatedAt - d).TotalDays)) : null,
+            HistoryOrders = r.History.Orders,
+            HistoryWithReturns = r.History.WithReturns,
+        };
+    }
+
+    public static OrderFact BuildOrder(DateTimeOffset placed, DateTimeOffset? cancelled, string? country, string? region, int earlierOrders,
+        IReadOnlyList<(string? Sku, string? ProductCode, string Category, int Quantity, decimal UnitPrice, decimal Discount, decimal Tax)> lines,
+        TimeZoneInfo zone, string currency) => new()
+    {
+        Day = Returnability.LocalDate(placed, zone),
+        Country = Country(country),
+        Region = Region(country, region),
+        Segment = earlierOrders > 0 ? "repeat" : "new",
+        Cancelled = cancelled != null,
+        Lines = [.. lines.Select(l => new SaleLine(l.Sku ?? Rollup.Unknown, l.ProductCode ?? l.Sku ?? Rollup.Unknown, l.Category, l.Quantity,
+            LineValue(l.UnitPrice, l.Discount, l.Tax, l.Quantity, l.Quantity, currency).Value))],
+    };
 
     /// <summary>The shopper's orders (placed time, id, whether it saw a return), newest first.</summary>
     private static async Task<Dictionary<(Guid, string), List<(DateTimeOffset Placed, Guid Id, bool Returned)>>> HistoryAsync(
@@ -152,7 +176,7 @@ public sealed class FactLoader(MerchantDirectory merchants)
     }
 
     /// <summary>Earlier orders than the one placed at <paramref name="placed"/>, as the approval rules count them (the last ten).</summary>
-    private static (int Orders, int WithReturns) Earlier(List<(DateTimeOffset Placed, Guid Id, bool Returned)> history, DateTimeOffset placed, Guid self)
+    public static (int Orders, int WithReturns) Earlier(IReadOnlyList<(DateTimeOffset Placed, Guid Id, bool Returned)> history, DateTimeOffset placed, Guid self)
     {
         var earlier = history.Where(h => h.Id != self && h.Placed < placed).Take(Returns.ReturnableOrder.MaxHistory).ToList();
         return (earlier.Count, earlier.Count(h => h.Returned));
@@ -193,7 +217,7 @@ public sealed class FactLoader(MerchantDirectory merchants)
         public Dictionary<string, double> Hours { get; } = [];
         public DateTimeOffset? Refunded { get; }
 
-        public Timeline(DateTimeOffset created, bool autoApproved, List<(string To, DateTimeOffset At)> moves, DateTimeOffset? refunded)
+        public Timeline(DateTimeOffset created, bool autoApproved, IReadOnlyList<(string To, DateTimeOffset At)> moves, DateTimeOffset? refunded)
         {
             var at = new Dictionary<string, DateTimeOffset> { [Stages.Requested] = created };
             void Enter(string stage, DateTimeOffset t) { if (!at.ContainsKey(stage)) at[stage] = t; }

@@ -2,5 +2,5 @@ namespace Retour.Features.Demo;
 
 public static class DemoFeature
 {
-    public static IServiceCollection AddDemo(this IServiceCollection s) => s.AddSingleton<DemoSeeder>();
+    public static IServiceCollection AddDemo(this IServiceCollection s) => s.AddSingleton<DemoSeeder>().AddSingleton<DemoGenerator>();
 }

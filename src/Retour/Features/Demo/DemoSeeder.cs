@@ -156,7 +156,7 @@ public sealed class DemoSeeder(IServiceScopeFactory scopes, RetourSettings setti
         return value;
     }
 
-    private static void SeedCatalogue(RetourDb db, DateTimeOffset now)
+    public static void SeedCatalogue(RetourDb db, DateTimeOffset now)
     {
         var stock = new Random(7);
         foreach (var p in DemoCatalogue.Products)

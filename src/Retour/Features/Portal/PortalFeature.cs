@@ -27,7 +27,12 @@ public static class PortalFeature
             o.Cookie.SameSite = SameSiteMode.Lax;
             o.FormFieldName = "__rt";
         });
-        // One key ring for every instance, in the database (see DbXmlRepository).
+        return s.AddSharedKeyRing();
+    }
+
+    /// <summary>One key ring for every instance and command, in the database (see DbXmlRepository): links signed by one verify on all.</summary>
+    public static IServiceCollection AddSharedKeyRing(this IServiceCollection s)
+    {
         s.AddDataProtection().SetApplicationName("retour");
         s.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
             o.XmlRepository = new DbXmlRepository(sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<TimeProvider>())));
