@@ -19,6 +19,12 @@ public sealed record BenchOptions
     public int WarehouseReturns { get; init; } = 10_000;
     public int Stations { get; init; } = 16;
     public int CrashReturns { get; init; } = 1000;
+    /// <summary>The analytics scenario: returns generated, clients per endpoint, seconds per endpoint.</summary>
+    public int AnalyticsReturns { get; init; } = 1_000_000;
+    public int AnalyticsConcurrency { get; init; } = 4;
+    public int AnalyticsSeconds { get; init; } = 10;
+    /// <summary>Not part of "all": generating a million returns takes minutes of its own.</summary>
+    public bool RunAnalytics => Scenario is "analytics";
     public bool RunWarehouse => Scenario is "all" or "warehouse";
     public bool RunReturns => Scenario is "all" or "returns";
     public bool RunPortal => Scenario is "all" or "portal";
@@ -49,7 +55,10 @@ public sealed record BenchOptions
                 case "-t" or "--duration": o = o with { DurationSeconds = int.Parse(Next()) }; break;
                 case "--warmup": o = o with { WarmupSeconds = int.Parse(Next()) }; break;
                 case "--orders": o = o with { Orders = int.Parse(Next()) }; break;
-                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking" or "warehouse") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking, warehouse or all") }; break;
+                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking" or "warehouse" or "analytics") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking, warehouse, analytics or all") }; break;
+                case "--analytics-returns": o = o with { AnalyticsReturns = int.Parse(Next()) }; break;
+                case "--analytics-c": o = o with { AnalyticsConcurrency = int.Parse(Next()) }; break;
+                case "--analytics-t": o = o with { AnalyticsSeconds = int.Parse(Next()) }; break;
                 case "--parcels": o = o with { Parcels = int.Parse(Next()) }; break;
                 case "--returns": o = o with { WarehouseReturns = int.Parse(Next()) }; break;
                 case "--stations": o = o with { Stations = int.Parse(Next()) }; break;
@@ -63,7 +72,7 @@ public sealed record BenchOptions
                 case "--key": o = o with { AttachKey = Next() }; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|warehouse|all] [-c 32] [--portal-c 16]
+                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|warehouse|analytics|all] [-c 32] [--portal-c 16]
                                      [-t 20] [--warmup 20] [--orders 20000] [--parcels 4000] [--batch-c 4] [--returns 10000] [--stations 16] [--crash-returns 1000] [--retour path/to/retour.dll]
                         returns: starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients
                                  for T seconds, then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
@@ -74,6 +83,9 @@ public sealed record BenchOptions
                         warehouse (PostgreSQL): --stations receive, inspect and refund --returns returns while the sandbox payment provider
                                  declines, times out and loses answers; then --crash-returns more with Retour killed halfway; then compares the
                                  provider's ledger with Retour's refunds (duplicate refunds must be 0).
+                        analytics (PostgreSQL, not in "all"): `retour demo generate --returns N` (--analytics-returns, 1,000,000) timed,
+                                 then every dashboard endpoint driven by --analytics-c clients (4) for --analytics-t seconds (10) each,
+                                 against the same figures by a direct GROUP BY over the raw tables.
                         """);
                     Environment.Exit(0);
                     break;

@@ -32,6 +32,7 @@ public static class Orchestrator
         var portals = new List<(string Provider, PortalLoad.Result Result)>();
         TrackingResult? tracking = null;
         WarehouseLoad.Result? warehouse = null;
+        AnalyticsLoad.Result? analytics = null;
         foreach (var provider in o.Providers)
         {
             if (o.RunReturns)
@@ -56,6 +57,12 @@ public static class Orchestrator
                 warehouse = await WarehouseLoad.RunAsync(o, NewDatabase(o, provider, "warehouse"));
             }
             else if (o.RunWarehouse && o.Scenario == "warehouse") Console.WriteLine($"\n[{provider}] the warehouse scenario runs on PostgreSQL only");
+            if (o.RunAnalytics && provider == "postgres")
+            {
+                Console.WriteLine($"\n[{provider}] analytics over generated history");
+                analytics = await AnalyticsLoad.RunAsync(o, NewDatabase(o, provider, "analytics"));
+            }
+            else if (o.RunAnalytics) Console.WriteLine($"\n[{provider}] the analytics scenario runs on PostgreSQL only");
             if (o.RunPortal)
             {
                 Console.WriteLine($"\n[{provider}] portal scenario on the demo shop");
@@ -95,6 +102,7 @@ public static class Orchestrator
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Tracking target (b) ≥ 20,000 events/s in batches of 500 and ≥ 40% of its limit, 0 duplicates: {(okB ? "MET" : "NOT MET")} ({tr.Batch.Rps * TrackingLoad.BatchEvents:F0}/s, {rb:P0}, p99 {tr.Batch.P99:F1} ms per batch)"));
         }
         if (warehouse is not null) WarehouseLoad.Report(warehouse);
+        if (analytics is not null) AnalyticsLoad.Report(analytics);
         var pgPortal = portals.FirstOrDefault(r => r.Provider == "postgres").Result;
         if (pgPortal is not null)
         {
@@ -118,6 +126,7 @@ public static class Orchestrator
             portal = portals.Select(p => new { p.Provider, p.Result }),
             tracking,
             warehouse,
+            analytics,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }

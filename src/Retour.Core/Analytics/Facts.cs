@@ -338,3 +338,32 @@ public static class Rollup
         foreach (var g in lines.GroupBy(l => l.Product)) sink.Add(new RollupKey(o.Day, scope, Product, g.Key), Sold(g), sign);
     }
 }
+
+/// <summary>Products that run small or large: a SKU's share of size complaints against its category's.</summary>
+public static class Sizing
+{
+    /// <summary>|z| above this (99 % two-sided) counts as a real difference, not noise.</summary>
+    public const double Significant = 2.58;
+
+    public sealed record Verdict(double SmallShare, double LargeShare, double BaselineSmall, double BaselineLarge, double ZSmall, double ZLarge, string? Runs);
+
+    /// <summary>
+    /// Of a key's <paramref name="returned"/> units, <paramref name="small"/> came back too small and <paramref name="large"/> too
+    /// large; the baseline shares are its category's. A one-proportion z-test against the baseline says whether it runs small or
+    /// large; below <paramref name="minUnits"/> returned units there is no verdict.
+    /// </summary>
+    public static Verdict Judge(long returned, long small, long large, double baselineSmall, double baselineLarge, long minUnits)
+    {
+        if (returned <= 0) return new Verdict(0, 0, baselineSmall, baselineLarge, 0, 0, null);
+        double Z(double p, double p0) => p0 is <= 0 or >= 1 ? 0 : (p - p0) / Math.Sqrt(p0 * (1 - p0) / returned);
+        var ps = (double)small / returned;
+        var pl = (double)large / returned;
+        var zs = Z(ps, baselineSmall);
+        var zl = Z(pl, baselineLarge);
+        string? runs = returned < minUnits ? null
+            : zs >= Significant && zs >= zl ? "small"
+            : zl >= Significant ? "large"
+            : null;
+        return new Verdict(Math.Round(ps, 4), Math.Round(pl, 4), Math.Round(baselineSmall, 4), Math.Round(baselineLarge, 4), Math.Round(zs, 2), Math.Round(zl, 2), runs);
+    }
+}

@@ -239,6 +239,19 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.InRange(apparel, 0.18, 0.45);
         Assert.True(electronics < apparel / 2, $"electronics {electronics} vs apparel {apparel}");
 
+        // Insights: the dress runs large against apparel; suppliers and carriers answer (and as CSV).
+        var sizing = (await m.Client.Get($"/api/v1/analytics/insights/sizing?level=product&min_units=10&from={from}")).Expect(HttpStatusCode.OK);
+        var dress = sizing["rows"]!.AsArray().Single(r => r.Str("key") == "DRESS");
+        Assert.Equal("large", dress.Str("runs"));
+        Assert.Equal("apparel", dress.Str("category"));
+        Assert.True(D(dress, "large_share") > D(dress, "category_large_share"));
+        Assert.DoesNotContain(sizing["rows"]!.AsArray(), r => r.Str("key") == "TEE" && r!["runs"]?.GetValue<string>() == "large");
+        var suppliers = (await m.Client.Get($"/api/v1/analytics/insights/suppliers?from={from}")).Expect(HttpStatusCode.OK);
+        Assert.Contains(suppliers["rows"]!.AsArray(), r => r.Str("supplier") == "voltco");
+        Assert.StartsWith("supplier,returns,returned_units,quality_units", await m.Client.GetStringAsync($"/api/v1/analytics/insights/suppliers?from={from}&format=csv"));
+        (await m.Client.Get($"/api/v1/analytics/insights/carriers?from={from}")).Expect(HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/sizing?level=colour")).Status);
+
         // The facts the generator wrote are exactly what the live path rebuilds from its rows.
         var before = await SnapshotAsync(m.Id);
         await RecomputeAllAsync(m.Id);

@@ -38,6 +38,7 @@ public static class AnalyticsEndpoints
         g.MapPost("/classify", Classify).WithName("AnalyticsClassify").WithSummary("Name the reason code of a shopper's own words (en, ar, es, ru, de, ko)");
         g.MapPost("/what-if", WhatIfRun).WithName("AnalyticsWhatIf").WithSummary("Replay past returns under a draft policy")
             .WithDescription("Body: the PUT /api/v1/policy body ({\"policy\": {…}}) plus \"months\" (1–36, default 12). Answers the current and simulated refund_total, fees_total, returns and auto_approval_rate.");
+        AnalyticsInsights.Map(g);
     }
 
     private static IResult? Invalid(List<FieldError> errors) => errors.Count > 0 ? Problems.Validation(errors) : null;

@@ -36,13 +36,20 @@ public sealed class AnalyticsOnEvents(TimeProvider clock) : IOutboxHandler
 public static class AnalyticsQueue
 {
     /// <summary>Queues a return or order; if it is queued already (even while a worker holds it), its version moves so it is done again.</summary>
-    public static Task EnqueueAsync(RetourDb db, Guid merchantId, string kind, Guid id, DateTimeOffset now, CancellationToken ct)
+    public static async Task EnqueueAsync(RetourDb db, Guid merchantId, string kind, Guid id, DateTimeOffset now, CancellationToken ct)
     {
         var v = new SqlValues(db.IsPostgres);
-        return db.Database.ExecuteSqlRawAsync("""
-            INSERT INTO analytics_pending (entity_id, merchant_id, kind, available_at, version) VALUES ({0}, {1}, {2}, {3}, 0)
-            ON CONFLICT (entity_id) DO UPDATE SET version = analytics_pending.version + 1, available_at = excluded.available_at
-            """, [v.Id(id), v.Id(merchantId), kind, v.Time(now)], ct);
+        // SQLite has one writer: outside a transaction, this write queues at the gate like every other.
+        var gated = !db.IsPostgres && db.Database.CurrentTransaction is null;
+        if (gated) await RetourDb.SqliteWriteGate.WaitAsync(ct);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync("""
+                INSERT INTO analytics_pending (entity_id, merchant_id, kind, available_at, version) VALUES ({0}, {1}, {2}, {3}, 0)
+                ON CONFLICT (entity_id) DO UPDATE SET version = analytics_pending.version + 1, available_at = excluded.available_at
+                """, [v.Id(id), v.Id(merchantId), kind, v.Time(now)], ct);
+        }
+        finally { if (gated) RetourDb.SqliteWriteGate.Release(); }
     }
 }
 
