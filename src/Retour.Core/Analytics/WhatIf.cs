@@ -19,10 +19,11 @@ public static class WhatIf
     public sealed class Accumulator(ReturnPolicy current, ReturnPolicy draft, string currency)
     {
         private readonly Totals _current = new(), _draft = new();
-        private long _replayed, _noDelivery;
+        private long _replayed, _noDelivery, _refused;
 
         public void Add(ReturnFact fact)
         {
+            if (!Settles(fact)) { _refused++; return; }
             _replayed++;
             if (fact.DaysAfterDelivery is null) _noDelivery++;
             Replay(fact, current, currency, _current);
@@ -36,6 +37,7 @@ public static class WhatIf
                 "Returns that the policy in force refused were never made, so they are not in the data: a longer window can only keep returns, not add the ones it would have allowed.",
                 "Keep-it is assumed taken whenever it is offered (every line under the threshold): the most it can change.",
             };
+            if (_refused > 0) notes.Add($"{_refused} rejected, cancelled or expired return(s) are left out: they paid nothing.");
             if (_noDelivery > 0) notes.Add($"{_noDelivery} return(s) have no delivery date; their window is not judged.");
             if (draft.SeasonalExtensions.Count > 0 || current.SeasonalExtensions.Count > 0) notes.Add("Seasonal extensions are not replayed.");
             return new WhatIfResult(_current.ToResult(), _draft.ToResult(), _replayed, notes);
@@ -68,8 +70,9 @@ public static class WhatIf
     public static Priced Price(IReadOnlyList<FactLine> lines, ReturnMethod method, Resolution resolution, ReturnPolicy p, string currency, bool offerKeepIt)
     {
         var reasons = lines.Select(l => Codes.TryParse<ReasonCode>(l.Reason, out var r) ? r : ReasonCode.Other).ToList();
+        // As the portal offers it: the line's category allows keep-it and one unit (tax included) is under the threshold.
         var keep = offerKeepIt && p.KeepItThreshold is { } threshold && method is ReturnMethod.Pickup or ReturnMethod.DropOff
-            && lines.All(l => l.Units > 0 && l.Value / l.Units < threshold);
+            && lines.All(l => l.Units > 0 && (p.RuleFor(l.Category)?.Methods ?? p.Methods).Contains(ReturnMethod.Keep) && (l.Value + l.Tax) / l.Units < threshold);
         if (keep) method = ReturnMethod.Keep;
         decimal items = 0, tax = 0, restocking = 0;
         for (var i = 0; i < lines.Count; i++)
@@ -87,6 +90,9 @@ public static class WhatIf
             ? Currencies.Round((items + tax) * p.StoreCreditBonusPercent / 100m, currency) : 0m;
         return new Priced(items, tax, restocking, shippingFee, bonus, Math.Max(0, items + tax - restocking - shippingFee + bonus), keep, method);
     }
+
+    /// <summary>Returns that were rejected, cancelled or expired paid nothing; a draft policy would not change that.</summary>
+    public static bool Settles(ReturnFact f) => f.Status is not ("rejected" or "cancelled" or "expired");
 
     private static void Replay(ReturnFact f, ReturnPolicy p, string currency, Totals t)
     {

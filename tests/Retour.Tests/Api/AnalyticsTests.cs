@@ -192,7 +192,10 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/breakdown?dimension=reason&limit=0"), "limit");
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/breakdown?dimension=reason&sort=price"), "sort");
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/breakdown?dimension=sku&carrier=dhl"), "dimension");
+        await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/breakdown?dimension=sku&category=apparel&region=DE"), "dimension");
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/summary?from=yesterday"), "from");
+        await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/summary?to=0001-01-01"), "to");
+        await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/trend?to=9999-12-31"), "to");
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/summary?from=2026-05-01&to=2026-04-01"), "from");
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Get("/api/v1/analytics/trend?interval=hour"), "interval");
         await Field(HttpStatusCode.UnprocessableEntity, await m.Client.Post("/api/v1/analytics/classify", new { text = "" }), "text");

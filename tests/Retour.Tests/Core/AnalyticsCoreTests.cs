@@ -70,6 +70,7 @@ public sealed class AnalyticsCoreTests
         Assert.Empty(delta.NonZero);
         Rollup.Contribute(before, delta, -1);
         Rollup.Contribute(after, delta, 1);
+        Assert.NotEmpty(delta.NonZero);
         Assert.All(delta.NonZero, c => Assert.Equal(-40m, c.Value.RefundTotal));
         Assert.All(delta.NonZero, c => Assert.Equal(0, c.Value.Returns));
     }
@@ -111,7 +112,11 @@ public sealed class AnalyticsCoreTests
     [Fact]
     public void Price_AppliesFeesWaiversKeepItAndBonus()
     {
-        var policy = new ReturnPolicy { RestockingFee = new Fee(FeeKind.Percent, 10m), ReturnShippingFee = 5m, KeepItThreshold = 15m, StoreCreditBonusPercent = 10m };
+        var policy = new ReturnPolicy
+        {
+            RestockingFee = new Fee(FeeKind.Percent, 10m), ReturnShippingFee = 5m, KeepItThreshold = 15m, StoreCreditBonusPercent = 10m,
+            Methods = [ReturnMethod.Pickup, ReturnMethod.DropOff, ReturnMethod.Keep],
+        };
         var cheap = new FactLine("SOCK", "SOCK", "apparel", "x", "changed_mind", 2, 12m, 0, 2m);
         var coat = new FactLine("COAT", "COAT", "apparel", "x", "changed_mind", 1, 100m, 0, 19m);
         var broken = coat with { Reason = "defective" };
@@ -123,6 +128,10 @@ public sealed class AnalyticsCoreTests
         var kept = WhatIf.Price([cheap], ReturnMethod.DropOff, Resolution.Refund, policy, "EUR", offerKeepIt: true);
         Assert.True(kept.KeepIt);
         Assert.Equal(0m, kept.Fees);
+        // Not where the category's methods leave keep-it out, nor above the threshold with tax.
+        var noKeep = policy with { Categories = new Dictionary<string, CategoryRule> { ["apparel"] = new() { Methods = [ReturnMethod.DropOff] } } };
+        Assert.False(WhatIf.Price([cheap], ReturnMethod.DropOff, Resolution.Refund, noKeep, "EUR", offerKeepIt: true).KeepIt);
+        Assert.False(WhatIf.Price([cheap with { Tax = 20m }], ReturnMethod.DropOff, Resolution.Refund, policy, "EUR", offerKeepIt: true).KeepIt);
         var credit = WhatIf.Price([coat], ReturnMethod.InStore, Resolution.StoreCredit, policy, "EUR", offerKeepIt: false);
         Assert.Equal(11.9m, credit.Bonus);
         Assert.Equal(0m, credit.ReturnShippingFee);

@@ -113,10 +113,10 @@ public static class AnalyticsEndpoints
         var offset = 0;
         if (q["offset"].ToString() is { Length: > 0 } os && (!int.TryParse(os, out offset) || offset < 0))
             errors.Add(new("offset", "The offset must be a whole number, 0 or more."));
-        var f = AnalyticsFilter.Parse(q, await TodayAsync(merchants, db, clock, ct), errors);
-        if (Invalid(errors) is { } bad) return bad;
-        if (f!.Active.Count == 1 && Rollup.IsFineGrained(dim) && f.Active[0].Filter != Rollup.Category)
-            return Problems.Validation("dimension", $"Per-{dim} figures are kept without a filter or under a category filter only; remove the {f.Active[0].Filter} filter, or add a category.");
+        var parsed = AnalyticsFilter.Parse(q, await TodayAsync(merchants, db, clock, ct), errors);
+        if (errors.Count > 0 || parsed is not { } f) return Problems.Validation(errors);
+        if (Rollup.IsFineGrained(dim) && f.Active.FirstOrDefault(a => a.Filter != Rollup.Category) is { Filter: { } other })
+            return Problems.Validation("dimension", $"Per-{dim} figures are kept without a filter or under a category filter only; remove the {other} filter.");
         var currency = await CurrencyAsync(merchants, db, ct);
         var cells = await queries.ByKeyAsync(f, dim, ct);
         var withSales = HasSalesDenominator(dim) && f.HasSales;

@@ -32,13 +32,14 @@ public sealed record AnalyticsFilter(DateOnly From, DateOnly To, string? Categor
         {
             var s = q[name].ToString();
             if (string.IsNullOrEmpty(s)) return null;
-            if (DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)) return d;
-            if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return DateOnly.FromDateTime(t.UtcDateTime);
-            errors.Add(new FieldError(name, $"'{s}' is not a date; use YYYY-MM-DD."));
-            return null;
+            DateOnly? d = DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
+                : DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? DateOnly.FromDateTime(t.UtcDateTime) : null;
+            if (d is null) errors.Add(new FieldError(name, $"'{s}' is not a date; use YYYY-MM-DD."));
+            else if (d.Value.Year is < 2000 or > 2100) { errors.Add(new FieldError(name, "Use a date between 2000-01-01 and 2100-12-31.")); d = null; }
+            return d;
         }
         var to = Day("to") ?? today;
-        var from = Day("from") ?? to.AddDays(-(defaultDays - 1));
+        var from = Day("from") ?? (to.Year > 2000 ? to.AddDays(-(defaultDays - 1)) : to);
         if (from > to) errors.Add(new FieldError("from", "The period starts after it ends: 'from' must be on or before 'to'."));
         if (to.DayNumber - from.DayNumber > 3660) errors.Add(new FieldError("from", "The period may span at most ten years."));
         string? Text(string name)
@@ -106,8 +107,7 @@ public sealed class AnalyticsQueries(RetourDb db)
                 .ToListAsync(ct);
             return new Cells(rows.ToDictionary(r => r.Key, r => r.S), SourceRollup);
         }
-        var cube = await FromFactsAsync(f, ct);
-        var scopeKey = Rollup.Scope(active[0].Filter, active[0].Value);
+        var (cube, scopeKey) = await FromFactsAsync(f, ct);
         return new Cells(cube.Cells.Where(c => c.Key.Scope == scopeKey && c.Key.Dim == dim)
             .GroupBy(c => c.Key.Key).ToDictionary(g => g.Key, g => g.Aggregate(Sums.Zero, (s, c) => s.Plus(Sums.Of(c.Value)))), SourceFacts);
     }
@@ -125,8 +125,7 @@ public sealed class AnalyticsQueries(RetourDb db)
                 .ToListAsync(ct);
             return (rows.ToDictionary(r => DateOnly.FromDayNumber(r.Day), ToSums), SourceRollup);
         }
-        var cube = await FromFactsAsync(f, ct);
-        var scopeKey = Rollup.Scope(active[0].Filter, active[0].Value);
+        var (cube, scopeKey) = await FromFactsAsync(f, ct);
         return (cube.Cells.Where(c => c.Key.Scope == scopeKey && c.Key.Dim == Rollup.All).ToDictionary(c => c.Key.Day, c => Sums.Of(c.Value)), SourceFacts);
     }
 
@@ -134,51 +133,42 @@ public sealed class AnalyticsQueries(RetourDb db)
         r.Exchanges, r.AutoApproved, r.CycleCount, r.CycleHours, r.SmallUnits, r.LargeUnits, r.QualityUnits, r.UsedUnits, r.Orders, r.SoldUnits, r.SoldValue);
 
     /// <summary>
-    /// Several filters: the facts of the period that match all but the first filter, counted into a cube whose cells under
-    /// the first filter's scope are the answer. A category filter keeps only that category's lines.
+    /// Several filters: the facts of the period that match every filter, counted into a cube; the answer is its cells under
+    /// the category filter's scope when there is one (only that category's lines count there), otherwise its unfiltered cells.
     /// </summary>
-    private async Task<RollupCube> FromFactsAsync(AnalyticsFilter f, CancellationToken ct)
+    private async Task<(RollupCube Cube, string Scope)> FromFactsAsync(AnalyticsFilter f, CancellationToken ct)
     {
         var cube = new RollupCube();
-        var rest = f.Active.Skip(1).ToList();
+        var others = f.Active.Where(a => a.Filter != Rollup.Category).ToList();
+        var scope = f.Category is { } c ? Rollup.Scope(Rollup.Category, c) : "";
         int from = f.From.DayNumber, to = f.To.DayNumber;
         await foreach (var row in db.AnalyticsFacts.AsNoTracking().Where(x => x.Day >= from && x.Day <= to).Select(x => new { x.Kind, x.Json }).AsAsyncEnumerable().WithCancellation(ct))
         {
             if (row.Kind == "return")
             {
                 var fact = FactJson.ReadReturn(row.Json);
-                foreach (var (filter, value) in rest)
-                {
-                    fact = filter switch
+                if (others.All(o => o.Filter switch
                     {
-                        Rollup.Category => fact with { Lines = [.. fact.Lines.Where(l => l.Category == value)] },
-                        Rollup.Country => fact.Country == value ? fact : null,
-                        Rollup.Region => fact.Region == value ? fact : null,
-                        Rollup.Carrier => fact.Carrier == value ? fact : null,
-                        Rollup.Warehouse => fact.Warehouse == value ? fact : null,
-                        _ => fact,
-                    };
-                    if (fact is null) break;
-                }
-                if (fact is { Lines.Count: > 0 }) Rollup.Contribute(fact, cube, 1);
+                        Rollup.Country => fact.Country == o.Value,
+                        Rollup.Region => fact.Region == o.Value,
+                        Rollup.Carrier => fact.Carrier == o.Value,
+                        Rollup.Warehouse => fact.Warehouse == o.Value,
+                        _ => true,
+                    }))
+                    Rollup.Contribute(fact, cube, 1);
             }
             else if (f.HasSales)
             {
                 var fact = FactJson.ReadOrder(row.Json);
-                foreach (var (filter, value) in rest)
-                {
-                    fact = filter switch
+                if (others.All(o => o.Filter switch
                     {
-                        Rollup.Category => fact with { Lines = [.. fact.Lines.Where(l => l.Category == value)] },
-                        Rollup.Country => fact.Country == value ? fact : null,
-                        Rollup.Region => fact.Region == value ? fact : null,
-                        _ => fact,
-                    };
-                    if (fact is null) break;
-                }
-                if (fact is not null) Rollup.Contribute(fact, cube, 1);
+                        Rollup.Country => fact.Country == o.Value,
+                        Rollup.Region => fact.Region == o.Value,
+                        _ => true,
+                    }))
+                    Rollup.Contribute(fact, cube, 1);
             }
         }
-        return cube;
+        return (cube, scope);
     }
 }

@@ -20,7 +20,7 @@ public sealed class AnalyticsOnEvents(TimeProvider clock) : IOutboxHandler
     public IReadOnlyCollection<string> Types { get; } =
     [
         "return.requested", .. Codes.All<ReturnStatus>().Where(s => s != "requested").Select(s => "return." + s),
-        "refund.issued", "order.created", "order.updated",
+        "refund.issued", "disposition.confirmed", "order.created", "order.updated",
     ];
 
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
@@ -29,7 +29,12 @@ public sealed class AnalyticsOnEvents(TimeProvider clock) : IOutboxHandler
         var root = doc.RootElement;
         var (kind, field) = message.Type.StartsWith("order.", StringComparison.Ordinal) ? ("order", "order_id") : ("return", "return_id");
         if (!root.TryGetProperty(field, out var idElement) || !idElement.TryGetGuid(out var id)) return;
-        await AnalyticsQueue.EnqueueAsync(db, message.MerchantId, kind, id, clock.GetUtcNow(), ct);
+        var now = clock.GetUtcNow();
+        await AnalyticsQueue.EnqueueAsync(db, message.MerchantId, kind, id, now, ct);
+        // A changed order (its address, its delivery) changes the facts of its returns too.
+        if (message.Type == "order.updated")
+            foreach (var returnId in await db.Returns.AsNoTracking().Where(r => r.OrderId == id).Select(r => r.Id).ToListAsync(ct))
+                await AnalyticsQueue.EnqueueAsync(db, message.MerchantId, "return", returnId, now, ct);
     }
 }
 
@@ -120,8 +125,8 @@ public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader load
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var ids = items.Select(i => i.EntityId).ToList();
             var stored = await LockFactsAsync(db, ids, ct);
-            var returns = await loader.ReturnsAsync(db, [.. items.Where(i => i.Kind == "return").Select(i => i.EntityId)], ct);
-            var orders = await loader.OrdersAsync(db, [.. items.Where(i => i.Kind == "order").Select(i => i.EntityId)], ct);
+            var returns = await loader.ReturnsAsync(db, merchantId, [.. items.Where(i => i.Kind == "return").Select(i => i.EntityId)], ct);
+            var orders = await loader.OrdersAsync(db, merchantId, [.. items.Where(i => i.Kind == "order").Select(i => i.EntityId)], ct);
             var delta = new RollupCube();
             var now = clock.GetUtcNow();
             foreach (var item in items)
@@ -161,6 +166,12 @@ public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader load
 
     private static async Task<Dictionary<Guid, AnalyticsFact>> LockFactsAsync(RetourDb db, List<Guid> ids, CancellationToken ct)
     {
+        // On PostgreSQL another worker may hold the same entities (a version bump makes a queued row due again): a
+        // transaction lock per entity, taken in one order, serialises them, including entities that have no fact yet.
+        if (db.IsPostgres)
+            await db.Database.ExecuteSqlRawAsync(
+                "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(id::text, 24) AS h FROM unnest({0}) AS id ORDER BY 1) AS locks",
+                [ids.ToArray()], ct);
         var q = db.IsPostgres
             ? db.AnalyticsFacts.FromSqlRaw("SELECT * FROM analytics_facts WHERE entity_id = ANY({0}) FOR UPDATE", ids.ToArray())
             : db.AnalyticsFacts.Where(f => ids.Contains(f.EntityId));
@@ -244,7 +255,9 @@ public static class RollupWriter
 
     public static async Task ApplyAsync(RetourDb db, Guid merchantId, RollupCube delta, CancellationToken ct)
     {
-        var cells = delta.NonZero.ToList();
+        // In one order, so two workers updating overlapping cells wait for each other instead of deadlocking.
+        var cells = delta.NonZero.OrderBy(c => c.Key.Scope, StringComparer.Ordinal).ThenBy(c => c.Key.Dim, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Day).ThenBy(c => c.Key.Key, StringComparer.Ordinal).ToList();
         const int perStatement = 200;
         var v = new SqlValues(db.IsPostgres);
         var update = string.Join(", ", Columns.Select(c => $"{c} = analytics_rollups.{c} + excluded.{c}"));

@@ -14,16 +14,15 @@ namespace Retour.Features.Analytics;
 
 /// <summary>
 /// Reads the current state of a batch of returns or orders (a fixed number of queries per batch, whatever its size)
-/// and turns it into facts. Runs for many merchants at once, so it sets its own merchant filters instead of the
-/// per-request tenant filter.
+/// and turns it into facts, for one merchant at a time (every read names it: the rows are read past the tenant filter).
 /// </summary>
 public sealed class FactLoader(MerchantDirectory merchants)
 {
-    public async Task<Dictionary<Guid, ReturnFact>> ReturnsAsync(Infrastructure.Db.RetourDb db, IReadOnlyCollection<Guid> ids, CancellationToken ct)
+    public async Task<Dictionary<Guid, ReturnFact>> ReturnsAsync(Infrastructure.Db.RetourDb db, Guid merchantId, IReadOnlyCollection<Guid> ids, CancellationToken ct)
     {
         var facts = new Dictionary<Guid, ReturnFact>();
         if (ids.Count == 0) return facts;
-        var returns = await db.Returns.IgnoreQueryFilters().AsNoTracking().Where(r => ids.Contains(r.Id))
+        var returns = await db.Returns.IgnoreQueryFilters().AsNoTracking().Where(r => r.MerchantId == merchantId && ids.Contains(r.Id))
             .Select(r => new { r.Id, r.MerchantId, r.OrderId, r.CreatedAt, r.Status, r.Resolution, r.Method, r.CarrierCode, r.WarehouseCode, r.DecisionOutcome })
             .ToListAsync(ct);
         if (returns.Count == 0) return facts;
@@ -78,11 +77,11 @@ public sealed class FactLoader(MerchantDirectory merchants)
         return facts;
     }
 
-    public async Task<Dictionary<Guid, OrderFact>> OrdersAsync(Infrastructure.Db.RetourDb db, IReadOnlyCollection<Guid> ids, CancellationToken ct)
+    public async Task<Dictionary<Guid, OrderFact>> OrdersAsync(Infrastructure.Db.RetourDb db, Guid merchantId, IReadOnlyCollection<Guid> ids, CancellationToken ct)
     {
         var facts = new Dictionary<Guid, OrderFact>();
         if (ids.Count == 0) return facts;
-        var orders = await db.Orders.IgnoreQueryFilters().AsNoTracking().Where(o => ids.Contains(o.Id))
+        var orders = await db.Orders.IgnoreQueryFilters().AsNoTracking().Where(o => o.MerchantId == merchantId && ids.Contains(o.Id))
             .Select(o => new { o.Id, o.MerchantId, o.PlacedAt, o.CancelledAt, o.ShipCountry, o.ShipRegion, o.CustomerEmail }).ToListAsync(ct);
         var orderIds = orders.Select(o => o.Id).ToList();
         var lines = await db.OrderLines.IgnoreQueryFilters().AsNoTracking().Where(l => orderIds.Contains(l.OrderId))

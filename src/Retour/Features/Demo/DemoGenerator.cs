@@ -209,10 +209,19 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
             var queue = System.Threading.Channels.Channel.CreateBounded<Chunk>(1);
             var writer = Task.Run(async () =>
             {
-                await foreach (var chunk in queue.Reader.ReadAllAsync(ct))
+                try
                 {
-                    await WriteAsync(scopes, chunk, ct);
-                    progress?.Report(new GenerateProgress(Interlocked.Read(ref _written), o.Returns, "orders and returns"));
+                    await foreach (var chunk in queue.Reader.ReadAllAsync(ct))
+                    {
+                        await WriteAsync(scopes, chunk, ct);
+                        progress?.Report(new GenerateProgress(Interlocked.Read(ref _written), o.Returns, "orders and returns"));
+                    }
+                }
+                catch (Exception e)
+                {
+                    // Closing the channel with the error wakes a generator waiting to hand over the next chunk.
+                    queue.Writer.TryComplete(e);
+                    throw;
                 }
             }, ct);
             async Task FlushAsync()
@@ -220,8 +229,8 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
                 var chunk = _chunk;
                 _chunk = new Chunk();
                 if (chunk.Orders.Count == 0) return;
-                if (writer.IsCompleted) await writer; // a failed write ends the run with its error
-                await queue.Writer.WriteAsync(chunk, ct);
+                try { await queue.Writer.WriteAsync(chunk, ct); }
+                catch (System.Threading.Channels.ChannelClosedException) { await writer; throw; } // a failed write ends the run with its error
             }
             double predicted = 0;
             for (var d = 0; d < days; d++)
@@ -248,7 +257,7 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
             while (_returns < o.Returns)
                 if (MakeOrder(NewCustomer(), Micros(end.AddDays(-21 - Next() * 49))) && _chunk.Returns.Count >= o.ChunkReturns) await FlushAsync();
             await FlushAsync();
-            queue.Writer.Complete();
+            queue.Writer.TryComplete();
             await writer;
             progress?.Report(new GenerateProgress(_returns, o.Returns, "done"));
         }

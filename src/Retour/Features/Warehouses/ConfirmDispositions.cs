@@ -118,7 +118,7 @@ public static class ConfirmDispositions
                 Reason = d.OverrideReason ?? $"{d.OrderLineRef} unit {d.Unit} → {Codes.Of(final)} via {channel}",
                 DataJson = Json.Serialize(new { disposition_id = d.Id, d.Sku, channel, expected_recovery = d.ExpectedRecovery, rtv_batch_id = d.RtvBatchId }), OccurredAt = now,
             });
-            db.Publish("disposition.confirmed", new { disposition_id = d.Id, ret.Rma, d.Sku, disposition = Codes.Of(final), channel, warehouse = d.WarehouseCode,
+            db.Publish("disposition.confirmed", new { disposition_id = d.Id, return_id = ret.Id, ret.Rma, d.Sku, disposition = Codes.Of(final), channel, warehouse = d.WarehouseCode,
                 expected_recovery = d.ExpectedRecovery is { } r ? Currencies.Format(r, d.Currency) : null, currency = d.Currency }, now);
         }
         ret.Touch(now);
