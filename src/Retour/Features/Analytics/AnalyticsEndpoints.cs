@@ -43,16 +43,31 @@ public static class AnalyticsEndpoints
 
     private static IResult? Invalid(List<FieldError> errors) => errors.Count > 0 ? Problems.Validation(errors) : null;
 
-    private static async Task<DateOnly> TodayAsync(MerchantDirectory merchants, RetourDb db, TimeProvider clock, CancellationToken ct)
+    /// <summary>The shop's local day (periods default to it) and its currency, from the cached merchant.</summary>
+    internal sealed record Shop(DateOnly Today, string Currency);
+
+    internal static async Task<Shop> ShopAsync(MerchantDirectory merchants, RetourDb db, TimeProvider clock, CancellationToken ct)
     {
         var m = await merchants.GetAsync(db.Tenant.MerchantId, ct);
-        return Returnability.LocalDate(clock.GetUtcNow(), m?.Zone ?? TimeZoneInfo.Utc);
+        return new Shop(Returnability.LocalDate(clock.GetUtcNow(), m?.Zone ?? TimeZoneInfo.Utc), m?.Currency ?? "EUR");
     }
 
-    private static async Task<string> CurrencyAsync(MerchantDirectory merchants, RetourDb db, CancellationToken ct) =>
-        (await merchants.GetAsync(db.Tenant.MerchantId, ct))?.Currency ?? "EUR";
+    /// <summary>Hour-bucket counts of one wait (a stage of <see cref="Stages.Waits"/>) from stage_hours cells, and the hours summed.</summary>
+    internal static (long[] Counts, double Hours) Histogram(Dictionary<string, Sums> stageHours, string stage)
+    {
+        var counts = new long[Stages.BucketBounds.Length];
+        double hours = 0;
+        foreach (var (key, s) in stageHours)
+        {
+            var colon = key.LastIndexOf(':');
+            if (colon < 0 || key[..colon] != stage || !int.TryParse(key[(colon + 1)..], out var b) || b < 0 || b >= counts.Length) continue;
+            counts[b] += s.Returns;
+            hours += s.CycleHours;
+        }
+        return (counts, hours);
+    }
 
-    private static string Money(long v, string currency) => Currencies.Format(Currencies.Round(AnalyticsRollup.Money(v), currency), currency);
+    internal static string Money(long v, string currency) => Currencies.Format(Currencies.Round(AnalyticsRollup.Money(v), currency), currency);
 
     private static object FilterEcho(AnalyticsFilter f) => new
     {
@@ -76,9 +91,10 @@ public static class AnalyticsEndpoints
     public static async Task<IResult> Summary(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
         var errors = new List<FieldError>();
-        var f = AnalyticsFilter.Parse(http.Request.Query, await TodayAsync(merchants, db, clock, ct), errors);
+        var shop = await ShopAsync(merchants, db, clock, ct);
+        var f = AnalyticsFilter.Parse(http.Request.Query, shop.Today, errors);
         if (Invalid(errors) is { } bad) return bad;
-        var currency = await CurrencyAsync(merchants, db, ct);
+        var currency = shop.Currency;
         var cells = await queries.ByKeyAsync(f!, Rollup.All, ct);
         var dto = ToSummary(f!, cells.ByKey.GetValueOrDefault(Rollup.All) ?? Sums.Zero, currency, cells.Source);
         if (CsvExport.Wanted(http))
@@ -113,11 +129,12 @@ public static class AnalyticsEndpoints
         var offset = 0;
         if (q["offset"].ToString() is { Length: > 0 } os && (!int.TryParse(os, out offset) || offset < 0))
             errors.Add(new("offset", "The offset must be a whole number, 0 or more."));
-        var parsed = AnalyticsFilter.Parse(q, await TodayAsync(merchants, db, clock, ct), errors);
+        var shop = await ShopAsync(merchants, db, clock, ct);
+        var parsed = AnalyticsFilter.Parse(q, shop.Today, errors);
         if (errors.Count > 0 || parsed is not { } f) return Problems.Validation(errors);
         if (Rollup.IsFineGrained(dim) && f.Active.FirstOrDefault(a => a.Filter != Rollup.Category) is { Filter: { } other })
             return Problems.Validation("dimension", $"Per-{dim} figures are kept without a filter or under a category filter only; remove the {other} filter.");
-        var currency = await CurrencyAsync(merchants, db, ct);
+        var currency = shop.Currency;
         var cells = await queries.ByKeyAsync(f, dim, ct);
         var withSales = HasSalesDenominator(dim) && f.HasSales;
         var totalUnits = cells.ByKey.Values.Sum(x => x.Units);
@@ -159,13 +176,14 @@ public static class AnalyticsEndpoints
     public static async Task<IResult> Trend(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
         var errors = new List<FieldError>();
-        var f = AnalyticsFilter.Parse(http.Request.Query, await TodayAsync(merchants, db, clock, ct), errors);
+        var shop = await ShopAsync(merchants, db, clock, ct);
+        var f = AnalyticsFilter.Parse(http.Request.Query, shop.Today, errors);
         var interval = http.Request.Query["interval"].ToString();
         if (interval.Length > 0 && interval is not ("day" or "week" or "month")) errors.Add(new("interval", "Use day, week or month."));
         if (Invalid(errors) is { } bad) return bad;
         if (interval.Length == 0) interval = f!.Days <= 62 ? "day" : f.Days <= 366 ? "week" : "month";
         if (interval == "day" && f!.Days > 731) return Problems.Validation("interval", "Daily points cover at most two years; choose week or month.");
-        var currency = await CurrencyAsync(merchants, db, ct);
+        var currency = shop.Currency;
         var (byDay, source) = await queries.ByDayAsync(f!, ct);
         DateOnly Bucket(DateOnly d) => interval switch
         {
@@ -191,7 +209,7 @@ public static class AnalyticsEndpoints
     public static async Task<IResult> Funnel(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
         var errors = new List<FieldError>();
-        var f = AnalyticsFilter.Parse(http.Request.Query, await TodayAsync(merchants, db, clock, ct), errors);
+        var f = AnalyticsFilter.Parse(http.Request.Query, (await ShopAsync(merchants, db, clock, ct)).Today, errors);
         if (Invalid(errors) is { } bad) return bad;
         var reached = await queries.ByKeyAsync(f!, Rollup.Stage, ct);
         var timed = await queries.ByKeyAsync(f!, Rollup.StageHours, ct);
@@ -200,15 +218,7 @@ public static class AnalyticsEndpoints
             Sums.Ratio(reached.ByKey.GetValueOrDefault(s)?.Returns ?? 0, requested))).ToList();
         var times = Stages.Waits.Select(w =>
         {
-            var counts = new long[Stages.BucketBounds.Length];
-            double hours = 0;
-            foreach (var (key, s) in timed.ByKey)
-            {
-                var colon = key.LastIndexOf(':');
-                if (colon < 0 || key[..colon] != w.Name || !int.TryParse(key[(colon + 1)..], out var b) || b < 0 || b >= counts.Length) continue;
-                counts[b] += s.Returns;
-                hours += s.CycleHours;
-            }
+            var (counts, hours) = Histogram(timed.ByKey, w.Name);
             var n = counts.Sum();
             return new StageTime(w.Name, w.From, w.To, n, Round(Stages.Percentile(counts, 0.5)), Round(Stages.Percentile(counts, 0.9)), n == 0 ? null : Math.Round(hours / n, 1));
         }).ToList();
@@ -252,8 +262,7 @@ public static class AnalyticsEndpoints
         if (Invalid(errors) is { } bad) return bad;
         var current = await book.CurrentAsync(db, ct);
         if (current is null) return Problems.NotFound("This merchant has no policy yet.");
-        var currency = await CurrencyAsync(merchants, db, ct);
-        var today = await TodayAsync(merchants, db, clock, ct);
+        var (today, currency) = await ShopAsync(merchants, db, clock, ct);
         var from = today.AddMonths(-months).DayNumber;
         var acc = new WhatIf.Accumulator(current.Value.Policy, input!.Policy!, currency);
         await foreach (var json in db.AnalyticsFacts.AsNoTracking().Where(x => x.Kind == "return" && x.Day >= from).Select(x => x.Json).AsAsyncEnumerable().WithCancellation(ct))

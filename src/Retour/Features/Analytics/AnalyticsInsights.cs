@@ -35,10 +35,9 @@ public static class AnalyticsInsights
     private static async Task<(AnalyticsFilter? Filter, string Currency, IResult? Error)> ParseAsync(
         HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, List<FieldError> errors, CancellationToken ct)
     {
-        var m = await merchants.GetAsync(db.Tenant.MerchantId, ct);
-        var today = Core.Policies.Returnability.LocalDate(clock.GetUtcNow(), m?.Zone ?? TimeZoneInfo.Utc);
-        var f = AnalyticsFilter.Parse(http.Request.Query, today, errors);
-        return (f, m?.Currency ?? "EUR", errors.Count > 0 ? Problems.Validation(errors) : null);
+        var shop = await AnalyticsEndpoints.ShopAsync(merchants, db, clock, ct);
+        var f = AnalyticsFilter.Parse(http.Request.Query, shop.Today, errors);
+        return (f, shop.Currency, errors.Count > 0 ? Problems.Validation(errors) : null);
     }
 
     public sealed record SizingRow(string Key, string Category, long ReturnedUnits, long SoldUnits, double? ReturnRate, long SmallUnits, long LargeUnits,
@@ -92,7 +91,7 @@ public static class AnalyticsInsights
         var cells = await queries.ByKeyAsync(f, Rollup.Supplier, ct);
         var units = cells.ByKey.Values.Sum(s => s.Units);
         var baseline = units == 0 ? 0 : (double)cells.ByKey.Values.Sum(s => s.QualityUnits) / units;
-        string Money(long v) => Currencies.Format(Currencies.Round(AnalyticsRollup.Money(v), currency), currency);
+        string Money(long v) => AnalyticsEndpoints.Money(v, currency);
         var rows = cells.ByKey.Where(kv => kv.Value.Units > 0).Select(kv =>
         {
             var share = (double)kv.Value.QualityUnits / kv.Value.Units;
@@ -123,19 +122,11 @@ public static class AnalyticsInsights
         {
             // The carrier's own time-in-stage histograms: the cells under its filter.
             var timed = await queries.ByKeyAsync(f with { Carrier = carrier }, Rollup.StageHours, ct);
-            double? P(string stage, double p)
-            {
-                var counts = new long[Stages.BucketBounds.Length];
-                foreach (var (key, c) in timed.ByKey)
-                {
-                    var colon = key.LastIndexOf(':');
-                    if (colon > 0 && key[..colon] == stage && int.TryParse(key[(colon + 1)..], out var b) && b >= 0 && b < counts.Length) counts[b] += c.Returns;
-                }
-                return Stages.Percentile(counts, p) is { } h ? Math.Round(h, 1) : null;
-            }
+            double? P(string stage, double p) =>
+                Stages.Percentile(AnalyticsEndpoints.Histogram(timed.ByKey, stage).Counts, p) is { } h ? Math.Round(h, 1) : null;
             rows.Add(new CarrierRow(carrier, s.Returns, Sums.Ratio(s.Returns, total), P("ship", 0.5), P("transit", 0.5), P("transit", 0.9),
                 s.CycleCount == 0 ? null : Math.Round(s.CycleHours / s.CycleCount, 1),
-                Currencies.Format(Currencies.Round(AnalyticsRollup.Money(s.RefundTotal), currency), currency)));
+                AnalyticsEndpoints.Money(s.RefundTotal, currency)));
         }
         if (CsvExport.Wanted(http))
             return CsvExport.Result("carriers.csv", ["carrier", "returns", "share", "ship_p50_hours", "transit_p50_hours", "transit_p90_hours", "avg_cycle_hours", "refund_total"],
