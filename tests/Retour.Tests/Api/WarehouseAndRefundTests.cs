@@ -43,7 +43,7 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
 
     private static object Unit(int unit, string grade) => new { order_line_id = "L1", unit, grade, checklist = ApparelOk, notes = "checked" };
 
-    private static async Task<JsonNode> UntilAsync(TestMerchant m, string rma, Func<JsonNode, bool> done, string what)
+    private async Task<JsonNode> UntilAsync(TestMerchant m, string rma, Func<JsonNode, bool> done, string what)
     {
         for (var i = 0; i < 300; i++)
         {
@@ -53,7 +53,7 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
             if (done(ret)) return (await m.Client.Get($"/api/v1/returns/{rma}")).Expect(HttpStatusCode.OK);
             await Task.Delay(50);
         }
-        throw new Xunit.Sdk.XunitException($"{rma}: {what} did not happen within 15 s: {(await m.Client.Get($"/api/v1/returns/{rma}")).Body}");
+        throw new Xunit.Sdk.XunitException($"{rma}: {what} did not happen within 15 s: {(await m.Client.Get($"/api/v1/returns/{rma}")).Body}\n{app.RecentErrors}");
     }
 
     private static async Task<JsonArray> LedgerAsync(TestMerchant m) =>

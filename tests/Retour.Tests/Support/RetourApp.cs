@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Retour.Core.Policies;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Db;
@@ -43,7 +44,28 @@ public class RetourApp : WebApplicationFactory<Program>
     {
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
         builder.UseEnvironment("Testing");
+        builder.ConfigureLogging(l => l.AddProvider(new ErrorLog(Errors)));
         if (_services is not null) builder.ConfigureTestServices(_services);
+    }
+
+    /// <summary>The host's warnings and errors, newest last (the last 50), for a failing test's message.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; } = new();
+
+    public string RecentErrors => Errors.IsEmpty ? "(the host logged no warnings or errors)" : "the host logged:\n" + string.Join("\n", Errors);
+
+    private sealed class ErrorLog(System.Collections.Concurrent.ConcurrentQueue<string> into) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            into.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel}: {formatter(state, exception)}{(exception is null ? "" : " " + exception.GetType().Name + ": " + exception.Message)}");
+            while (into.Count > 50) into.TryDequeue(out _);
+        }
+        public void Dispose() { }
     }
 
     public async Task<TestMerchant> NewMerchantAsync(ReturnPolicy? policy = null, string? shopifySecret = null, string currency = "EUR",

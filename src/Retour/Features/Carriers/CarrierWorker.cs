@@ -73,9 +73,7 @@ public sealed class CarrierWorker(
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(s.MerchantId);
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
-            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-            try { done += await work(db, s, ct); }
-            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+            using (await db.WriteSlotAsync(ct)) done += await work(db, s, ct);
         }
         return done;
     }
@@ -209,9 +207,7 @@ public sealed class CarrierWorker(
                 RETURNING *
                 """;
             var (lease, at) = db.IsPostgres ? ((object)(now + Lease), (object)now) : (Micros(now + Lease), Micros(now));
-            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-            try { due = await db.NdrCases.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct); }
-            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+            using (await db.WriteSlotAsync(ct)) due = await db.NdrCases.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct);
         }
         var escalated = 0;
         foreach (var c in due)
@@ -220,19 +216,15 @@ public sealed class CarrierWorker(
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(c.MerchantId);
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
             var merchant = await scope.ServiceProvider.GetRequiredService<Tenancy.MerchantDirectory>().GetAsync(c.MerchantId, ct);
-            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-            try
-            {
-                await using var tx = await db.Database.BeginTransactionAsync(ct);
-                var ndr = await db.NdrCases.FirstAsync(x => x.Id == c.Id, ct);
-                if (ndr.State != NdrState.AwaitingShopper) continue;
-                var ret = await db.Returns.FirstAsync(r => r.Id == ndr.ReturnId, ct);
-                PickupRecoveryFlow.Escalate(db, ndr, ret, PickupRecovery.OverdueReason(merchant?.PickupRecovery ?? PickupRecoverySettings.Default), clock.GetUtcNow());
-                await db.SaveChangesAsync(ct);
-                await tx.CommitAsync(ct);
-                escalated++;
-            }
-            finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
+            using var slot = await db.WriteSlotAsync(ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var ndr = await db.NdrCases.FirstAsync(x => x.Id == c.Id, ct);
+            if (ndr.State != NdrState.AwaitingShopper) continue;
+            var ret = await db.Returns.FirstAsync(r => r.Id == ndr.ReturnId, ct);
+            PickupRecoveryFlow.Escalate(db, ndr, ret, PickupRecovery.OverdueReason(merchant?.PickupRecovery ?? PickupRecoverySettings.Default), clock.GetUtcNow());
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            escalated++;
         }
         return escalated;
     }
@@ -247,13 +239,9 @@ public sealed class CarrierWorker(
             RETURNING *
             """;
         var (lease, at) = db.IsPostgres ? ((object)(now + Lease), (object)now) : (Micros(now + Lease), Micros(now));
-        if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-        try
-        {
-            // RETURNING gives the rows with their lease; the claimed time itself is not needed.
+        // RETURNING gives the rows with their lease; the claimed time itself is not needed.
+        using (await db.WriteSlotAsync(ct))
             return await db.Shipments.FromSqlRaw(sql, lease, at).IgnoreQueryFilters().AsNoTracking().ToListAsync(ct);
-        }
-        finally { if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release(); }
     }
 
     private static object Micros(DateTimeOffset t) => new UnixMicrosConverter().ConvertToProvider(t)!;

@@ -56,71 +56,66 @@ public sealed class TrackingIngest(TrackingMaps maps, PickupRecoveryFlow recover
     private async Task<IReadOnlyList<IngestResult>> TryIngestAsync(RetourDb db, IReadOnlyList<IngestItem> items, CancellationToken ct)
     {
         var numbers = items.SelectMany(i => i.Updates).Select(u => u.TrackingNumber).Distinct().ToArray();
-        var gated = !db.IsPostgres;
-        if (gated) await RetourDb.SqliteWriteGate.WaitAsync(ct);
-        try
-        {
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var merchantId = db.Tenant.MerchantId;
-            var shipments = db.IsPostgres
-                // Locked in id order, so two deliveries that touch the same parcels cannot deadlock.
-                ? await db.Shipments.FromSqlRaw("SELECT * FROM shipments WHERE merchant_id = {0} AND tracking_number = ANY({1}) ORDER BY id FOR UPDATE", merchantId, numbers)
-                    .IgnoreQueryFilters().ToListAsync(ct)
-                : await db.Shipments.Where(s => numbers.Contains(s.TrackingNumber)).ToListAsync(ct);
-            var byNumber = shipments.ToDictionary(s => s.TrackingNumber);
+        using var slot = await db.WriteSlotAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var merchantId = db.Tenant.MerchantId;
+        var shipments = db.IsPostgres
+            // Locked in id order, so two deliveries that touch the same parcels cannot deadlock.
+            ? await db.Shipments.FromSqlRaw("SELECT * FROM shipments WHERE merchant_id = {0} AND tracking_number = ANY({1}) ORDER BY id FOR UPDATE", merchantId, numbers)
+                .IgnoreQueryFilters().ToListAsync(ct)
+            : await db.Shipments.Where(s => numbers.Contains(s.TrackingNumber)).ToListAsync(ct);
+        var byNumber = shipments.ToDictionary(s => s.TrackingNumber);
 
-            var now = clock.GetUtcNow();
-            var received = new int[items.Count];
-            var duplicates = new int[items.Count];
-            var unmatchedEvents = new int[items.Count];
-            var unmatched = items.Select(_ => new List<string>()).ToArray();
-            var candidates = new List<Candidate>();
-            var seen = new HashSet<(Guid, string)>();
-            for (var i = 0; i < items.Count; i++)
-                foreach (var update in items[i].Updates)
-                {
-                    received[i] += update.Checkpoints.Count;
-                    if (!byNumber.TryGetValue(update.TrackingNumber, out var shipment))
-                    {
-                        unmatched[i].Add(update.TrackingNumber);
-                        unmatchedEvents[i] += update.Checkpoints.Count;
-                        continue;
-                    }
-                    foreach (var cp in update.Checkpoints)
-                    {
-                        // The same event twice within these deliveries (a provider repeats its history) counts once.
-                        if (!seen.Add((shipment.Id, cp.Id))) { duplicates[i]++; continue; }
-                        var mapping = maps.Current.Find(update.Provider, update.Carrier ?? shipment.CarrierCode, cp.Codes);
-                        candidates.Add(new Candidate(i, shipment, new TrackingEvent
-                        {
-                            MerchantId = merchantId, ShipmentId = shipment.Id, Provider = update.Provider, EventKey = cp.Id, RawCode = cp.RawCode, Message = cp.Message,
-                            Location = cp.Location, OccurredAt = cp.OccurredAt, ReceivedAt = now, Incident = mapping?.Incident,
-                            Status = mapping?.Status is { } st ? Codes.Of(st) : null,
-                        }));
-                    }
-                }
-
-            // Which candidates are new: on PostgreSQL one INSERT … ON CONFLICT DO NOTHING says it (RETURNING the ids it stored);
-            // on SQLite the known keys are read first (one writer at a time, so nothing can slip in between).
-            var stored = db.IsPostgres ? await InsertNewAsync(db, candidates, ct) : await AddNewAsync(db, candidates, ct);
-            var fresh = new Dictionary<Guid, List<TrackingEvent>>();
-            var storedPerItem = new int[items.Count];
-            var actors = new Dictionary<Guid, Actor>();
-            foreach (var c in candidates)
+        var now = clock.GetUtcNow();
+        var received = new int[items.Count];
+        var duplicates = new int[items.Count];
+        var unmatchedEvents = new int[items.Count];
+        var unmatched = items.Select(_ => new List<string>()).ToArray();
+        var candidates = new List<Candidate>();
+        var seen = new HashSet<(Guid, string)>();
+        for (var i = 0; i < items.Count; i++)
+            foreach (var update in items[i].Updates)
             {
-                if (!stored.Contains(c.Event.Id)) { duplicates[c.Item]++; continue; }
-                storedPerItem[c.Item]++;
-                (fresh.TryGetValue(c.Shipment.Id, out var l) ? l : fresh[c.Shipment.Id] = []).Add(c.Event);
-                actors.TryAdd(c.Shipment.Id, items[c.Item].Actor);
+                received[i] += update.Checkpoints.Count;
+                if (!byNumber.TryGetValue(update.TrackingNumber, out var shipment))
+                {
+                    unmatched[i].Add(update.TrackingNumber);
+                    unmatchedEvents[i] += update.Checkpoints.Count;
+                    continue;
+                }
+                foreach (var cp in update.Checkpoints)
+                {
+                    // The same event twice within these deliveries (a provider repeats its history) counts once.
+                    if (!seen.Add((shipment.Id, cp.Id))) { duplicates[i]++; continue; }
+                    var mapping = maps.Current.Find(update.Provider, update.Carrier ?? shipment.CarrierCode, cp.Codes);
+                    candidates.Add(new Candidate(i, shipment, new TrackingEvent
+                    {
+                        MerchantId = merchantId, ShipmentId = shipment.Id, Provider = update.Provider, EventKey = cp.Id, RawCode = cp.RawCode, Message = cp.Message,
+                        Location = cp.Location, OccurredAt = cp.OccurredAt, ReceivedAt = now, Incident = mapping?.Incident,
+                        Status = mapping?.Status is { } st ? Codes.Of(st) : null,
+                    }));
+                }
             }
 
-            if (fresh.Count > 0) await ApplyAsync(db, shipments.Where(s => fresh.ContainsKey(s.Id)).ToList(), fresh, actors, now, ct);
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            return [.. Enumerable.Range(0, items.Count).Select(i =>
-                new IngestResult(received[i], storedPerItem[i], duplicates[i], unmatchedEvents[i], unmatched[i].Distinct().Take(20).ToList()))];
+        // Which candidates are new: on PostgreSQL one INSERT … ON CONFLICT DO NOTHING says it (RETURNING the ids it stored);
+        // on SQLite the known keys are read first (one writer at a time, so nothing can slip in between).
+        var stored = db.IsPostgres ? await InsertNewAsync(db, candidates, ct) : await AddNewAsync(db, candidates, ct);
+        var fresh = new Dictionary<Guid, List<TrackingEvent>>();
+        var storedPerItem = new int[items.Count];
+        var actors = new Dictionary<Guid, Actor>();
+        foreach (var c in candidates)
+        {
+            if (!stored.Contains(c.Event.Id)) { duplicates[c.Item]++; continue; }
+            storedPerItem[c.Item]++;
+            (fresh.TryGetValue(c.Shipment.Id, out var l) ? l : fresh[c.Shipment.Id] = []).Add(c.Event);
+            actors.TryAdd(c.Shipment.Id, items[c.Item].Actor);
         }
-        finally { if (gated) RetourDb.SqliteWriteGate.Release(); }
+
+        if (fresh.Count > 0) await ApplyAsync(db, shipments.Where(s => fresh.ContainsKey(s.Id)).ToList(), fresh, actors, now, ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return [.. Enumerable.Range(0, items.Count).Select(i =>
+            new IngestResult(received[i], storedPerItem[i], duplicates[i], unmatchedEvents[i], unmatched[i].Distinct().Take(20).ToList()))];
     }
 
     /// <summary>PostgreSQL: every candidate in one statement; the unique (shipment_id, event_key) index drops the known ones.</summary>

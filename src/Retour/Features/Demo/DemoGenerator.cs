@@ -554,9 +554,9 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<TenantContext>().Set(merchantId);
             var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
-            if (!db.IsPostgres) await RetourDb.SqliteWriteGate.WaitAsync(ct);
             try
             {
+                using var slot = await db.WriteSlotAsync(ct);
                 await db.Database.OpenConnectionAsync(ct);
                 await using var tx = await db.Database.BeginTransactionAsync(ct);
                 if (db.IsPostgres) await db.Database.ExecuteSqlRawAsync("SET LOCAL synchronous_commit = off", ct);
@@ -574,11 +574,7 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
                 _audits += chunk.Audits.Count;
                 Interlocked.Add(ref _written, chunk.Returns.Count);
             }
-            finally
-            {
-                if (!db.IsPostgres) RetourDb.SqliteWriteGate.Release();
-                FlushTime.Stop();
-            }
+            finally { FlushTime.Stop(); }
         }
     }
 }

@@ -239,18 +239,38 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
 
     /// <summary>
     /// SQLite has one writer at a time; when two collide, Microsoft.Data.Sqlite sleeps and retries, which turns into
-    /// long tail latencies. Embedded mode is one process, so its writers queue here instead.
+    /// long tail latencies. Embedded mode is one process, so its writers queue here instead: one gate per database
+    /// (two hosts in one process, as in the tests, on two files never wait for each other).
     /// </summary>
-    public static readonly SemaphoreSlim SqliteWriteGate = new(1, 1);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> SqliteGates = new();
+
+    private SemaphoreSlim SqliteGate => SqliteGates.GetOrAdd(settings.ConnectionString, _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>
+    /// Takes this database's writer slot on SQLite (nothing on PostgreSQL, whose rows lock themselves): hold it across
+    /// hand-written writes or a whole transaction. Inside a transaction that already holds it, do not take it again.
+    /// </summary>
+    public async ValueTask<WriteSlot> WriteSlotAsync(CancellationToken ct)
+    {
+        if (IsPostgres) return default;
+        var gate = SqliteGate;
+        await gate.WaitAsync(ct);
+        return new WriteSlot(gate);
+    }
+
+    /// <summary>The writer slot of <see cref="WriteSlotAsync"/>; disposing it lets the next writer in.</summary>
+    public readonly struct WriteSlot(SemaphoreSlim? gate) : IDisposable
+    {
+        public void Dispose() => gate?.Release();
+    }
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         var publishes = CheckTenancy();
-        var gated = !IsPostgres && Database.CurrentTransaction is null;
-        if (gated) await SqliteWriteGate.WaitAsync(cancellationToken);
         int n;
-        try { n = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken); }
-        finally { if (gated) SqliteWriteGate.Release(); }
+        // Inside a transaction the caller holds the slot already (or, on PostgreSQL, needs none).
+        using (Database.CurrentTransaction is null ? await WriteSlotAsync(cancellationToken) : default)
+            n = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         if (publishes) signal.Notify();
         return n;
     }
