@@ -8,5 +8,6 @@ PG_DIR=$(mktemp -d /tmp/retour-bench-pg.XXXXXX)
 trap 'pg_stop "$PG_DIR"' EXIT
 # A production-like server: durable commits (fsync on), sized for the bench's connections.
 PG_EXTRA_OPTS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=256MB" pg_start "$PG_DIR"
+need_npm
 dotnet build Retour.slnx -c Release -v quiet -nologo
 dotnet bench/Retour.Bench/bin/Release/net10.0/Retour.Bench.dll --pg "$PG_URL" "$@"

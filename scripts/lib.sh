@@ -18,6 +18,13 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# need_npm: the build vendors the console's Chart.js from npm (src/Retour/client, with its lockfile); Node.js and npm
+# come from Debian when the machine has none.
+need_npm() {
+  command -v npm >/dev/null && return 0
+  apt_install nodejs npm
+}
+
 free_port() {
   local p
   for _ in $(seq 1 50); do

@@ -11,6 +11,7 @@ command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot
 # and Debian's Chromium, which the browser tests drive through Playwright (its own browser download is never used).
 # python3-aiosmtpd is the SMTP sink the notification tests send real email to.
 apt_install fonts-noto-core fonts-nanum fonts-dejavu-core poppler-utils chromium python3-aiosmtpd
+need_npm
 
 PG_DIR=$(mktemp -d /tmp/retour-pg.XXXXXX)
 SMTP_DIR=$(mktemp -d /tmp/retour-smtp.XXXXXX)

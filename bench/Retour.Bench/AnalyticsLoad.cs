@@ -59,6 +59,11 @@ public static class AnalyticsLoad
             new("breakdown segment, 12 months", $"/api/v1/analytics/breakdown?dimension=segment&{year}", Raw.BySegment),
             new("trend by month, 24 months", $"/api/v1/analytics/trend?interval=month&from={D(today.AddMonths(-24))}&to={D(today)}", Raw.TrendByMonth),
             new("funnel, 12 months", $"/api/v1/analytics/funnel?{year}", null),
+            new("insight sizing, 12 months", $"/api/v1/analytics/insights/sizing?level=product&{year}", null),
+            new("insight suppliers (+RTV), 12 months", $"/api/v1/analytics/insights/suppliers?{year}", null),
+            new("insight carriers, 12 months", $"/api/v1/analytics/insights/carriers?{year}", null),
+            new("insight serial returners, 90 days", "/api/v1/analytics/insights/serial-returners", null),
+            new("insight comments, 90 days", "/api/v1/analytics/insights/comments", null),
         };
         using var client = Orchestrator.Client(o.AnalyticsConcurrency, url, Key);
         var rows = new List<Row>();

@@ -175,6 +175,24 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
             return await db.SaveChangesAsync();
         });
         Assert.Equal(HttpStatusCode.Forbidden, (await app.Client(secret).Get("/api/v1/analytics/summary")).Status);
+
+        // Shoppers by name and their words are returns data: a key with analytics:read alone does not get them.
+        var numbers = Retour.Features.Tenancy.ApiKey.NewSecret();
+        await app.WithDb(a.Id, async db =>
+        {
+            db.ApiKeys.Add(new Retour.Features.Tenancy.ApiKey { Name = "numbers", Prefix = "n", Hash = Retour.Features.Tenancy.ApiKey.HashOf(numbers), Scopes = "analytics:read", CreatedAt = DateTimeOffset.UtcNow });
+            return await db.SaveChangesAsync();
+        });
+        Assert.Equal(HttpStatusCode.OK, (await app.Client(numbers).Get("/api/v1/analytics/summary")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client(numbers).Get("/api/v1/analytics/insights/serial-returners")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client(numbers).Get("/api/v1/analytics/insights/comments")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await analyst.Get("/api/v1/analytics/insights/serial-returners?min_returns=1&min_rate=0")).Status);
+        // B never sees A's shopper or comment.
+        var theirs = (await b.Client.Get("/api/v1/analytics/insights/serial-returners?min_returns=1&min_rate=0")).Expect(HttpStatusCode.OK);
+        Assert.Empty(theirs["rows"]!.AsArray());
+        Assert.Equal(0, L((await b.Client.Get("/api/v1/analytics/insights/comments")).Expect(HttpStatusCode.OK), "comments"));
+        var ours = (await a.Client.Get("/api/v1/analytics/insights/comments")).Expect(HttpStatusCode.OK);
+        Assert.Equal(1, L(ours, "comments"));
     }
 
     [Fact]
@@ -253,6 +271,27 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.Contains(suppliers["rows"]!.AsArray(), r => r.Str("supplier") == "voltco");
         Assert.StartsWith("supplier,returns,returned_units,quality_units", await m.Client.GetStringAsync($"/api/v1/analytics/insights/suppliers?from={from}&format=csv"));
         (await m.Client.Get($"/api/v1/analytics/insights/carriers?from={from}")).Expect(HttpStatusCode.OK);
+        // Return to vendor: voltco's defective units go back to it, with their value and the credit expected.
+        var voltco = suppliers["rows"]!.AsArray().Single(r => r.Str("supplier") == "voltco")!;
+        Assert.True(L(voltco, "rtv_units") > 0, voltco.ToJsonString());
+        decimal M(string field) => decimal.Parse(voltco.Str(field), CultureInfo.InvariantCulture);
+        Assert.True(M("rtv_value") > 0 && M("rtv_recovery") > 0 && M("rtv_recovery") <= M("rtv_value"), voltco.ToJsonString());
+        // Serial returners: the generated 2 % who return most of what they buy, many of it worn; every row has a reason to be there.
+        var serial = (await m.Client.Get($"/api/v1/analytics/insights/serial-returners?from={from}&min_returns=3")).Expect(HttpStatusCode.OK);
+        var flagged = serial["rows"]!.AsArray();
+        Assert.NotEmpty(flagged);
+        Assert.All(flagged, r => Assert.True(r!["signals"]!.AsArray().Any(x => x!.GetValue<string>() is "high_rate" or "wardrobing"), r.ToJsonString()));
+        Assert.All(flagged.Where(r => r!["signals"]!.AsArray().Any(x => x!.GetValue<string>() == "high_rate")),
+            r => Assert.True(L(r, "returns") >= 3 && D(r, "return_rate") >= 0.5, r!.ToJsonString()));
+        Assert.Contains(flagged, r => r!["signals"]!.AsArray().Any(x => x!.GetValue<string>() == "wardrobing") && L(r, "used_units") >= 2);
+        Assert.StartsWith("email,orders,returns", await m.Client.GetStringAsync($"/api/v1/analytics/insights/serial-returners?from={from}&format=csv"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/serial-returners?min_rate=2")).Status);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/serial-returners?carrier=dhl")).Status);
+        // Comments in shoppers' words, classified: per picked reason, how many agree.
+        var words = (await m.Client.Get($"/api/v1/analytics/insights/comments?from={from}")).Expect(HttpStatusCode.OK);
+        Assert.True(L(words, "comments") > 50, words.ToJsonString());
+        Assert.All(words["rows"]!.AsArray(), r => Assert.InRange(D(r, "agreement")!.Value, 0, 1));
+        Assert.Equal(L(words, "comments"), words["rows"]!.AsArray().Sum(r => L(r, "comments")));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/sizing?level=colour")).Status);
 
         // The facts the generator wrote are exactly what the live path rebuilds from its rows.

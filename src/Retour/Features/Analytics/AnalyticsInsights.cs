@@ -2,8 +2,10 @@ using Microsoft.EntityFrameworkCore;
 using Retour.Core;
 using Retour.Core.Analytics;
 using Retour.Core.Money;
+using Retour.Core.Returns;
 using Retour.Features.Tenancy;
 using Retour.Infrastructure.Db;
+using Retour.Infrastructure.Auth;
 using Retour.Infrastructure.Http;
 
 namespace Retour.Features.Analytics;
@@ -20,8 +22,18 @@ public static class AnalyticsInsights
             .WithDescription("level: sku (default) or product; min_units (default 20): returned units below which there is no verdict; category filter; period. " +
                              "A key runs small (or large) when its share of too_small (too_large) returns is above its category's at 99 % confidence (z ≥ 2.58).");
         analytics.MapGet("/insights/suppliers", SupplierInsight).WithName("AnalyticsSuppliers").WithSummary("Suppliers with quality complaints")
-            .WithDescription("Returned units, quality complaints (defective, not as described, quality, damaged) and their share against all suppliers', recovered value. min_units (default 20).");
+            .WithDescription("Returned units, quality complaints (defective, not as described, quality, damaged) and their share against all suppliers', recovered value, " +
+                             "and units returned to the vendor (confirmed in the period): rtv_units, rtv_value (their value) and rtv_recovery (the credit expected). min_units (default 20).");
         analytics.MapGet("/insights/carriers", CarrierInsight).WithName("AnalyticsCarriers").WithSummary("Carriers compared: volume, time to ship, transit time, cycle time");
+        // Shoppers by name and their own words are returns data: these also need returns:read.
+        analytics.MapGet("/insights/serial-returners", SerialReturners).RequireScope(Scopes.ReturnsRead).WithName("AnalyticsSerialReturners")
+            .WithSummary("Shoppers who return most of what they buy, or return it worn")
+            .WithDescription("Period only. min_returns (default 5) and min_rate (default 0.5, orders returned over orders placed in the period) flag serial " +
+                             "returners; min_used (default 2, units graded used) flags wardrobing. limit (default 50, at most 500). Sorted by returns.");
+        analytics.MapGet("/insights/comments", Comments).RequireScope(Scopes.ReturnsRead).WithName("AnalyticsComments")
+            .WithSummary("Shoppers' comments classified by reason, against the reason they picked")
+            .WithDescription("Period, category. The newest comments of the period (sample, default 2000, at most 5000) through the multilingual classifier; " +
+                             "per picked reason: how many comments, the share whose words name the same reason, what the others name, and an example that disagrees.");
     }
 
     private static int MinUnits(HttpContext http, List<FieldError> errors)
@@ -78,7 +90,7 @@ public static class AnalyticsInsights
     }
 
     public sealed record SupplierRow(string Supplier, long Returns, long ReturnedUnits, long QualityUnits, double QualityShare, double Baseline, double Z,
-        bool Flagged, string Value, string RecoveredValue, string RefundTotal);
+        bool Flagged, string Value, string RecoveredValue, string RefundTotal, long RtvUnits, string RtvValue, string RtvRecovery);
 
     public static async Task<IResult> SupplierInsight(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
@@ -89,20 +101,34 @@ public static class AnalyticsInsights
         if (f!.Active.Any(a => a.Filter != Rollup.Category))
             return Problems.Validation("category", "Suppliers are compared over a period and, at most, a category.");
         var cells = await queries.ByKeyAsync(f, Rollup.Supplier, ct);
+        // Units sent back to their supplier (return to vendor), confirmed in the period: their value and the credit expected.
+        var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        var category = f.Category;
+        var rtv = (await db.UnitDispositions.AsNoTracking()
+                .Where(d => d.State == Warehouses.DispositionState.Confirmed && d.ConfirmedAt >= start && d.ConfirmedAt < end &&
+                            d.Final == Retour.Core.Warehouse.Disposition.ReturnToVendor && (category == null || d.Category == category))
+                .Select(d => new { d.Supplier, d.Value, d.ExpectedRecovery }).ToListAsync(ct))
+            .GroupBy(d => string.IsNullOrEmpty(d.Supplier) ? Rollup.None : d.Supplier)
+            .ToDictionary(g => g.Key, g => (Units: g.LongCount(), Value: g.Sum(d => d.Value), Recovery: g.Sum(d => d.ExpectedRecovery ?? 0m)));
         var units = cells.ByKey.Values.Sum(s => s.Units);
         var baseline = units == 0 ? 0 : (double)cells.ByKey.Values.Sum(s => s.QualityUnits) / units;
         string Money(long v) => AnalyticsEndpoints.Money(v, currency);
+        string Decimal(decimal v) => Currencies.Format(Currencies.Round(v, currency), currency);
         var rows = cells.ByKey.Where(kv => kv.Value.Units > 0).Select(kv =>
         {
             var share = (double)kv.Value.QualityUnits / kv.Value.Units;
             var z = baseline is <= 0 or >= 1 ? 0 : (share - baseline) / Math.Sqrt(baseline * (1 - baseline) / kv.Value.Units);
+            var back = rtv.GetValueOrDefault(kv.Key);
             return new SupplierRow(kv.Key, kv.Value.Returns, kv.Value.Units, kv.Value.QualityUnits, Math.Round(share, 4), Math.Round(baseline, 4), Math.Round(z, 2),
-                kv.Value.Units >= min && z >= Sizing.Significant, Money(kv.Value.Value), Money(kv.Value.RecoveredValue), Money(kv.Value.RefundTotal));
+                kv.Value.Units >= min && z >= Sizing.Significant, Money(kv.Value.Value), Money(kv.Value.RecoveredValue), Money(kv.Value.RefundTotal),
+                back.Units, Decimal(back.Value), Decimal(back.Recovery));
         }).OrderByDescending(r => r.Flagged).ThenByDescending(r => r.Z).ThenBy(r => r.Supplier, StringComparer.Ordinal).ToList();
         if (CsvExport.Wanted(http))
             return CsvExport.Result("suppliers.csv",
-                ["supplier", "returns", "returned_units", "quality_units", "quality_share", "baseline", "z", "flagged", "value", "recovered_value", "refund_total"],
-                rows.Select(r => new object?[] { r.Supplier, r.Returns, r.ReturnedUnits, r.QualityUnits, r.QualityShare, r.Baseline, r.Z, r.Flagged, r.Value, r.RecoveredValue, r.RefundTotal }));
+                ["supplier", "returns", "returned_units", "quality_units", "quality_share", "baseline", "z", "flagged", "value", "recovered_value", "refund_total",
+                 "rtv_units", "rtv_value", "rtv_recovery"],
+                rows.Select(r => new object?[] { r.Supplier, r.Returns, r.ReturnedUnits, r.QualityUnits, r.QualityShare, r.Baseline, r.Z, r.Flagged, r.Value,
+                    r.RecoveredValue, r.RefundTotal, r.RtvUnits, r.RtvValue, r.RtvRecovery }));
         return TypedResults.Ok(new { currency, min_units = min, source = cells.Source, baseline_quality_share = Math.Round(baseline, 4), rows });
     }
 
@@ -132,5 +158,126 @@ public static class AnalyticsInsights
             return CsvExport.Result("carriers.csv", ["carrier", "returns", "share", "ship_p50_hours", "transit_p50_hours", "transit_p90_hours", "avg_cycle_hours", "refund_total"],
                 rows.Select(r => new object?[] { r.Carrier, r.Returns, r.Share, r.ShipP50Hours, r.TransitP50Hours, r.TransitP90Hours, r.AvgCycleHours, r.RefundTotal }));
         return TypedResults.Ok(new { currency, source = cells.Source, rows });
+    }
+
+    private static int Int(HttpContext http, string name, int fallback, int min, int max, List<FieldError> errors)
+    {
+        var s = http.Request.Query[name].ToString();
+        if (s.Length == 0) return fallback;
+        if (!int.TryParse(s, out var n) || n < min || n > max) errors.Add(new(name, $"A whole number from {min} to {max:N0}."));
+        return n;
+    }
+
+    /// <summary>The period as instants: from the start of the first local day to the start of the day after the last.</summary>
+    private static async Task<(DateTimeOffset Start, DateTimeOffset End)> InstantsAsync(AnalyticsFilter f, RetourDb db, MerchantDirectory merchants, CancellationToken ct)
+    {
+        var zone = (await merchants.GetAsync(db.Tenant.MerchantId, ct))?.Zone ?? TimeZoneInfo.Utc;
+        DateTimeOffset At(DateOnly d)
+        {
+            var local = d.ToDateTime(TimeOnly.MinValue);
+            return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
+        }
+        return (At(f.From), At(f.To.AddDays(1)));
+    }
+
+    public sealed record SerialReturnerRow(string Email, long Orders, long Returns, long ReturnedOrders, double? ReturnRate, long Units, long UsedUnits,
+        string Value, IReadOnlyList<string> Signals, string? Last);
+
+    /// <summary>
+    /// Serial returners and wardrobing over a period, from the returns themselves (a shopper's identity is not kept in the
+    /// cells): the period's returns grouped by shopper, then the candidates' orders and units graded used.
+    /// </summary>
+    public static async Task<IResult> SerialReturners(HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new List<FieldError>();
+        var minReturns = Int(http, "min_returns", 5, 1, 10_000, errors);
+        var minUsed = Int(http, "min_used", 2, 1, 10_000, errors);
+        var limit = Int(http, "limit", 50, 1, 500, errors);
+        var minRate = 0.5;
+        if (http.Request.Query["min_rate"].ToString() is { Length: > 0 } mr &&
+            (!double.TryParse(mr, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out minRate) || minRate is < 0 or > 1))
+            errors.Add(new("min_rate", "A share from 0 to 1, for example 0.5."));
+        var (f, currency, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        if (error is not null) return error;
+        if (f!.Active.Count > 0) return Problems.Validation(f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
+        var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        var inPeriod = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null);
+        var many = await inPeriod.GroupBy(r => r.CustomerEmail!).Where(g => g.Count() >= minReturns).Select(g => g.Key).ToListAsync(ct);
+        var worn = await db.Inspections.AsNoTracking().Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used)
+            .Join(inPeriod, i => i.ReturnId, r => r.Id, (i, r) => r.CustomerEmail!)
+            .GroupBy(e => e).Where(g => g.Count() >= minUsed).Select(g => g.Key).ToListAsync(ct);
+        var candidates = many.Union(worn).Take(5000).ToList();
+        var returns = await inPeriod.Where(r => candidates.Contains(r.CustomerEmail!))
+            .Select(r => new { Email = r.CustomerEmail!, r.Id, r.OrderId, r.EstimateTotal, r.CreatedAt, Units = r.Lines.Sum(l => l.Quantity) }).ToListAsync(ct);
+        var used = (await db.Inspections.AsNoTracking().Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used)
+                .Join(inPeriod.Where(r => candidates.Contains(r.CustomerEmail!)), i => i.ReturnId, r => r.Id, (i, r) => r.CustomerEmail!).ToListAsync(ct))
+            .GroupBy(e => e).ToDictionary(g => g.Key, g => (long)g.Count());
+        var orders = (await db.Orders.AsNoTracking().Where(o => o.CustomerEmail != null && candidates.Contains(o.CustomerEmail) && o.PlacedAt >= start && o.PlacedAt < end)
+                .GroupBy(o => o.CustomerEmail!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
+            .ToDictionary(x => x.Key, x => (long)x.N);
+        var rows = returns.GroupBy(r => r.Email).Select(g =>
+        {
+            var returnedOrders = g.Select(r => r.OrderId).Distinct().LongCount();
+            // Orders returned in the period may have been placed before it: the rate never goes above 1.
+            var placed = Math.Max(orders.GetValueOrDefault(g.Key), returnedOrders);
+            var rate = Sums.Ratio(returnedOrders, placed);
+            var usedUnits = used.GetValueOrDefault(g.Key);
+            var signals = new List<string>();
+            if (g.Count() >= minReturns) signals.Add("many_returns");
+            if (g.Count() >= minReturns && rate >= minRate) signals.Add("high_rate");
+            if (usedUnits >= minUsed) signals.Add("wardrobing");
+            return new SerialReturnerRow(g.Key, placed, g.Count(), returnedOrders, rate, g.Sum(r => (long)r.Units), usedUnits,
+                Currencies.Format(Currencies.Round(g.Sum(r => r.EstimateTotal), currency), currency), signals,
+                g.Max(r => r.CreatedAt).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+        })
+        .Where(r => r.Signals.Contains("high_rate") || r.Signals.Contains("wardrobing"))
+        .OrderByDescending(r => r.Signals.Count).ThenByDescending(r => r.Returns).ThenByDescending(r => r.UsedUnits).ThenBy(r => r.Email, StringComparer.Ordinal).ToList();
+        if (CsvExport.Wanted(http))
+            return CsvExport.Result("serial-returners.csv", ["email", "orders", "returns", "returned_orders", "return_rate", "units", "used_units", "value", "signals", "last_return"],
+                rows.Select(r => new object?[] { r.Email, r.Orders, r.Returns, r.ReturnedOrders, r.ReturnRate, r.Units, r.UsedUnits, r.Value, string.Join(' ', r.Signals), r.Last }));
+        return TypedResults.Ok(new
+        {
+            currency, min_returns = minReturns, min_rate = minRate, min_used = minUsed, total_rows = rows.Count,
+            rows = rows.Take(limit),
+        });
+    }
+
+    public sealed record ClassifiedShare(string Reason, long Comments, double Share);
+    public sealed record CommentRow(string Picked, long Comments, double? Agreement, IReadOnlyList<ClassifiedShare> Classified, string? Example, string? ExampleReason);
+
+    /// <summary>
+    /// The period's newest comments through the classifier: where shoppers' words and the reason they picked disagree,
+    /// the reason list (or a product page) is not saying what shoppers mean.
+    /// </summary>
+    public static async Task<IResult> Comments(HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new List<FieldError>();
+        var sample = Int(http, "sample", 2000, 1, 5000, errors);
+        var (f, _, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        if (error is not null) return error;
+        if (f!.Active.Any(a => a.Filter != Rollup.Category))
+            return Problems.Validation("category", "Comments are read over a period and, at most, a category.");
+        var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        var category = f.Category;
+        var lines = await db.ReturnLines.AsNoTracking()
+            .Where(l => l.Comment != null && l.Comment != "" && (category == null || l.Category == category))
+            .Join(db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end), l => l.ReturnId, r => r.Id, (l, r) => new { l.Reason, l.Comment, r.CreatedAt })
+            .OrderByDescending(x => x.CreatedAt).Take(sample).ToListAsync(ct);
+        var classifier = ReasonClassifier.Default;
+        var read = lines.Select(l => (Picked: Codes.Of(l.Reason), Text: l.Comment!, Said: classifier.Classify(l.Comment!))).ToList();
+        var rows = read.GroupBy(x => x.Picked).Select(g =>
+        {
+            var n = g.LongCount();
+            var said = g.GroupBy(x => x.Said.Reason).Select(s => new ClassifiedShare(s.Key, s.LongCount(), Math.Round((double)s.LongCount() / n, 4)))
+                .OrderByDescending(s => s.Comments).ThenBy(s => s.Reason, StringComparer.Ordinal).ToList();
+            // The clearest disagreement: the comment the classifier is surest names another reason.
+            var example = g.Where(x => x.Said.Reason != g.Key).OrderByDescending(x => x.Said.Confidence).FirstOrDefault();
+            return new CommentRow(g.Key, n, Math.Round((double)g.LongCount(x => x.Said.Reason == g.Key) / n, 4), said,
+                example.Text is null ? null : example.Text.Length > 160 ? example.Text[..157] + "…" : example.Text, example.Text is null ? null : example.Said.Reason);
+        }).OrderBy(r => r.Agreement).ThenByDescending(r => r.Comments).ThenBy(r => r.Picked, StringComparer.Ordinal).ToList();
+        if (CsvExport.Wanted(http))
+            return CsvExport.Result("comments.csv", ["picked", "comments", "agreement", "classified", "example", "example_reason"],
+                rows.Select(r => new object?[] { r.Picked, r.Comments, r.Agreement, string.Join(' ', r.Classified.Select(c => $"{c.Reason}:{c.Comments}")), r.Example, r.ExampleReason }));
+        return TypedResults.Ok(new { comments = read.Count, sample, rows });
     }
 }

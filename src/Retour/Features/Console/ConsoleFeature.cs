@@ -17,15 +17,19 @@ public static class ConsoleFeature
     {
         NotesEndpoints.Map(api);
         StaffEndpoints.Map(api);
-        var script = Load("console.js");
-        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(script))[..16] + "\"";
-        app.MapGet("/console/assets/console.js", (HttpContext http) =>
+        // The console's scripts: its own, the dashboards', and Chart.js (vendored from npm by the build, see Retour.csproj).
+        foreach (var name in new[] { "console.js", "analytics.js", "chart.umd.min.js" })
         {
-            http.Response.Headers.CacheControl = "no-cache";
-            if (http.Request.Headers.IfNoneMatch == etag) return Results.StatusCode(304);
-            http.Response.Headers.ETag = etag;
-            return Results.Bytes(script, "text/javascript; charset=utf-8");
-        }).AllowAnonymous().ExcludeFromDescription();
+            var script = Load(name);
+            var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(script))[..16] + "\"";
+            app.MapGet("/console/assets/" + name, (HttpContext http) =>
+            {
+                http.Response.Headers.CacheControl = "no-cache";
+                if (http.Request.Headers.IfNoneMatch == etag) return Results.StatusCode(304);
+                http.Response.Headers.ETag = etag;
+                return Results.Bytes(script, "text/javascript; charset=utf-8");
+            }).AllowAnonymous().ExcludeFromDescription();
+        }
     }
 
     private static byte[] Load(string name)

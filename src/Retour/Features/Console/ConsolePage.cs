@@ -21,6 +21,7 @@ public static class ConsolePolicy
     public const string WarehouseWrite = "scope:" + Scopes.WarehouseWrite;
     public const string StaffAdmin = "scope:" + Scopes.StaffAdmin;
     public const string WebhooksRead = "scope:" + Scopes.WebhooksRead;
+    public const string AnalyticsRead = "scope:" + Scopes.AnalyticsRead;
 }
 
 public sealed record MerchantChoice(Guid Id, string Name, string Slug, string Role);

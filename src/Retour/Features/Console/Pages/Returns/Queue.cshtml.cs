@@ -34,6 +34,12 @@ public sealed class QueueModel : ConsolePage
     [FromQuery(Name = "from")] public DateOnly? From { get; set; }
     [FromQuery(Name = "to")] public DateOnly? To { get; set; }
     [FromQuery(Name = "view")] public string? View { get; set; }
+    // Drill-down from the dashboards: the list behind a chart's bar (see Analytics).
+    [FromQuery(Name = "sku")] public string? Sku { get; set; }
+    [FromQuery(Name = "category")] public string? Category { get; set; }
+    [FromQuery(Name = "warehouse")] public string? Warehouse { get; set; }
+    [FromQuery(Name = "region")] public string? Region { get; set; }
+    [FromQuery(Name = "resolution")] public string? Resolution { get; set; }
     [FromQuery(Name = "page")] public int PageNumber { get; set; } = 1;
 
     public IReadOnlyList<QueueRow> Rows { get; private set; } = [];
@@ -94,6 +100,19 @@ public sealed class QueueModel : ConsolePage
         if (Codes.TryParse<ReasonCode>(Reason, out var reason)) q = q.Where(r => r.Lines.Any(l => l.Reason == reason));
         if (Codes.TryParse<ReturnMethod>(Method, out var method)) q = q.Where(r => r.Method == method);
         if (!string.IsNullOrEmpty(Carrier)) q = q.Where(r => r.CarrierCode == Carrier);
+        if (!string.IsNullOrEmpty(Sku)) q = q.Where(r => r.Lines.Any(l => l.Sku == Sku));
+        if (!string.IsNullOrEmpty(Category)) q = q.Where(r => r.Lines.Any(l => l.Category == Category));
+        if (!string.IsNullOrEmpty(Warehouse)) q = q.Where(r => r.WarehouseCode == Warehouse);
+        if (Codes.TryParse<Resolution>(Resolution, out var resolution)) q = q.Where(r => r.Resolution == resolution);
+        if (Region?.Trim().ToUpperInvariant() is { Length: >= 2 and <= 110 } region)
+        {
+            // DE (a country) or US-CA (a state); the order's shipping address, as in the analytics facts.
+            var (country, state) = region.IndexOf('-') is var dash && dash > 0 ? (region[..dash], region[(dash + 1)..]) : (region, null);
+            q = state is null
+                ? q.Where(r => Db.Orders.Any(o => o.Id == r.OrderId && o.ShipCountry != null && o.ShipCountry.ToUpper() == country))
+                : q.Where(r => Db.Orders.Any(o => o.Id == r.OrderId && o.ShipCountry != null && o.ShipCountry.ToUpper() == country &&
+                                                o.ShipRegion != null && o.ShipRegion.ToUpper() == state));
+        }
         if (Flag == "any") q = q.Where(r => r.Flags != "");
         else if (Flag is not null && RiskFlags.Contains(Flag))
         {
@@ -117,9 +136,15 @@ public sealed class QueueModel : ConsolePage
     private DateTimeOffset Start(DateOnly day)
     {
         var local = day.ToDateTime(TimeOnly.MinValue);
-        return new DateTimeOffset(local, Merchant.Zone.GetUtcOffset(local));
+        // In UTC: PostgreSQL's timestamptz takes no other offset.
+        return new DateTimeOffset(local, Merchant.Zone.GetUtcOffset(local)).ToUniversalTime();
     }
 
     public bool Filtered => !string.IsNullOrEmpty(Search) || Status is not null || Reason is not null || Method is not null || Carrier is not null ||
-                            Flag is not null || From is not null || To is not null || View is not null;
+                            Flag is not null || From is not null || To is not null || View is not null || Drill.Count > 0;
+
+    /// <summary>The dashboard's drill-down filters in force (they have no field in the filter form), shown as removable chips.</summary>
+    public IReadOnlyList<(string Name, string Value)> Drill =>
+        new (string Name, string? Value)[] { ("sku", Sku), ("category", Category), ("warehouse", Warehouse), ("region", Region), ("resolution", Resolution) }
+            .Where(d => !string.IsNullOrEmpty(d.Value)).Select(d => (d.Name, d.Value!)).ToList();
 }

@@ -1,0 +1,122 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Retour.BrowserTests.Support;
+using Retour.Features.Demo;
+using Retour.Tests.Support;
+using Xunit;
+
+namespace Retour.BrowserTests;
+
+/// <summary>The dashboards in Chromium over a generated history of the demo shop: figures, Chart.js charts, drill-down, CSV, what-if and roles.</summary>
+[Collection(PortalCollection.Name)]
+public sealed class AnalyticsBrowserTests(PortalSite site)
+{
+    private async Task<IPage> SignInAsync(string who)
+    {
+        var page = await site.NewPageAsync();
+        await page.GotoAsync("/console/login");
+        await page.FillAsync("#email", $"{who}@demo.test");
+        await page.FillAsync("#password", BrowserApp.StaffPassword);
+        await page.ClickAsync("form button[type=submit]");
+        await page.WaitForURLAsync(u => !u.Contains("/console/login"));
+        return page;
+    }
+
+    /// <summary>Returns with an apparel line created from <paramref name="from"/> (the shop's local day, Europe/Berlin in the demo).</summary>
+    private async Task<int> ApparelReturnsInDbAsync(Guid merchantId, DateOnly from)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var local = from.ToDateTime(TimeOnly.MinValue);
+        var start = new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
+        return await site.App.WithDb(merchantId, db => db.Returns.CountAsync(r => r.CreatedAt >= start && r.Lines.Any(l => l.Category == "apparel")));
+    }
+
+    [Fact]
+    public async Task AnAnalyst_SeesTheDashboards_DrillsFromABreakdownToItsReturns_AndRunsAWhatIf_WhileAnAgentCannotOpenThem()
+    {
+        await site.App.Services.GetRequiredService<DemoGenerator>().RunAsync(new GenerateOptions("demo", 300, Months: 3, ChunkReturns: 150), null, default);
+        var merchantId = await site.App.WithDb(Guid.Empty, db => db.Merchants.Where(m => m.Slug == "demo").Select(m => m.Id).SingleAsync());
+
+        // The cells follow the raw rows through the outbox; wait until the API's apparel count is the database's.
+        var (_, summary) = await site.Api.Get("/api/v1/analytics/summary");
+        var from = DateOnly.Parse(summary.Str("from"), CultureInfo.InvariantCulture);
+        long apiApparel = -1, dbApparel = -2;
+        for (var i = 0; i < 150 && apiApparel != dbApparel; i++)
+        {
+            if (i > 0) await Task.Delay(100);
+            var (_, cats) = await site.Api.Get($"/api/v1/analytics/breakdown?dimension=category&from={summary.Str("from")}&to={summary.Str("to")}");
+            apiApparel = cats!["rows"]!.AsArray().FirstOrDefault(r => r.Str("key") == "apparel")?["returns"]?.GetValue<long>() ?? 0;
+            dbApparel = await ApparelReturnsInDbAsync(merchantId, from);
+        }
+        Assert.Equal(dbApparel, apiApparel);
+        Assert.True(apiApparel > 20, $"only {apiApparel} apparel returns");
+        (_, summary) = await site.Api.Get("/api/v1/analytics/summary");
+
+        var page = await SignInAsync("analyst");
+        Assert.Equal(1, await page.Locator("nav.main a[href='/console/analytics']").CountAsync());
+        await page.GotoAsync("/console/analytics");
+        await page.WaitForSelectorAsync("#analytics[data-loaded=true]");
+        Assert.True(await page.Locator("#analytics-error").IsHiddenAsync(), await page.InnerTextAsync("#analytics-error"));
+
+        // KPIs are the API's figures, formatted for the reader.
+        Assert.Equal(summary!["returns"]!.GetValue<long>().ToString("N0", CultureInfo.GetCultureInfo("en-GB")),
+            await page.InnerTextAsync("[data-kpi=returns] .value"));
+        Assert.EndsWith("%", await page.InnerTextAsync("[data-kpi=return_rate_units] .value"));
+        Assert.StartsWith("€", await page.InnerTextAsync("[data-kpi=refund_total] .value"));
+        // Chart.js (served from the build's vendored copy, not a CDN) drew the trend, the breakdown and the funnel.
+        var drawn = await page.EvaluateAsync<int[]>("() => ['trend-chart', 'breakdown-chart', 'funnel-chart'].map(id => { const c = Chart.getChart(document.getElementById(id)); return c ? c.data.labels.length : -1; })");
+        Assert.All(drawn, n => Assert.True(n > 0, string.Join(",", drawn)));
+        Assert.Equal(200, (await page.APIRequest.GetAsync("/console/assets/chart.umd.min.js")).Status);
+        // The funnel's waits have their p50 and p90.
+        Assert.True(await page.Locator("#funnel-table tbody tr").CountAsync() >= 6);
+        // Insights answer: the sizing table, the suppliers with RTV value, the carrier scorecard.
+        Assert.True(await page.Locator("#sizing-table tbody tr").CountAsync() > 0);
+        Assert.True(await page.Locator("#suppliers-table tbody tr").CountAsync() > 0);
+        Assert.True(await page.Locator("#carriers-table tbody tr").CountAsync() > 0);
+        await PortalSite.ShotAsync(page, "console-analytics");
+
+        // Break down by category: the apparel row's figure, its CSV, and the returns behind it.
+        await page.ClickAsync("#breakdown-dims button[data-dimension=category]");
+        var apparel = page.Locator("#breakdown-table tbody tr[data-key=apparel]");
+        await apparel.WaitForAsync();
+        Assert.Equal(apiApparel.ToString("N0", CultureInfo.GetCultureInfo("en-GB")), await apparel.Locator("td").Nth(1).InnerTextAsync());
+        var csvHref = await page.GetAttributeAsync("#breakdown-csv", "href");
+        Assert.Contains("dimension=category", csvHref);
+        var csv = await page.EvaluateAsync<string>("async url => (await fetch(url)).text()", csvHref);
+        Assert.StartsWith("key,returns,units,value,rate", csv);
+        Assert.Contains("\napparel," + apiApparel + ",", csv);
+        await apparel.Locator("a.drill").ClickAsync();
+        await page.WaitForURLAsync(u => u.Contains("/console/returns") && u.Contains("category=apparel"));
+        Assert.Contains("Category: apparel", await page.InnerTextAsync("#drill-filters"));
+        var pages = await page.InnerTextAsync("nav[aria-label='Pages']");
+        Assert.Contains($"· {apiApparel.ToString("N0", CultureInfo.GetCultureInfo("en-GB"))} returns", pages);
+
+        // What-if: a 7-day window keeps fewer returns than the policy in force.
+        await page.GotoAsync("/console/analytics");
+        await page.WaitForSelectorAsync("#analytics[data-loaded=true]");
+        await page.FillAsync("#w-window", "7");
+        await page.FillAsync("#w-months", "6");
+        await page.ClickAsync("#whatif-run");
+        await page.WaitForSelectorAsync("#whatif-table:not([hidden])");
+        var cells = await page.Locator("#whatif-table tr[data-measure=returns] td").AllInnerTextsAsync();
+        long Count(string s) => long.Parse(s.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+        Assert.True(Count(cells[2]) < Count(cells[1]), string.Join(" | ", cells));
+        Assert.Contains("replayed", await page.InnerTextAsync("#whatif-notes"));
+        // Bad input is a readable message, not a broken page.
+        await page.FillAsync("#w-months", "99");
+        await page.ClickAsync("#whatif-run");
+        await page.WaitForSelectorAsync("#whatif-error:not([hidden])");
+        Assert.Contains("months", await page.InnerTextAsync("#whatif-error"));
+        await PortalSite.ShotAsync(page, "console-analytics-whatif");
+
+        // An agent has no analytics: no link, and the page sends them to "not allowed".
+        var agent = await SignInAsync("agent");
+        Assert.Equal(0, await agent.Locator("nav.main a[href='/console/analytics']").CountAsync());
+        await agent.GotoAsync("/console/analytics");
+        Assert.Contains("/console/forbidden", agent.Url);
+        var status = await agent.EvaluateAsync<int>("async () => (await fetch('/api/v1/analytics/summary')).status");
+        Assert.Equal(403, status);
+    }
+}
