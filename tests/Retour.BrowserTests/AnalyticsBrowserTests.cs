@@ -13,17 +13,6 @@ namespace Retour.BrowserTests;
 [Collection(PortalCollection.Name)]
 public sealed class AnalyticsBrowserTests(PortalSite site)
 {
-    private async Task<IPage> SignInAsync(string who)
-    {
-        var page = await site.NewPageAsync();
-        await page.GotoAsync("/console/login");
-        await page.FillAsync("#email", $"{who}@demo.test");
-        await page.FillAsync("#password", BrowserApp.StaffPassword);
-        await page.ClickAsync("form button[type=submit]");
-        await page.WaitForURLAsync(u => !u.Contains("/console/login"));
-        return page;
-    }
-
     /// <summary>Returns with an apparel line created from <paramref name="from"/> (the shop's local day, Europe/Berlin in the demo).</summary>
     private async Task<int> ApparelReturnsInDbAsync(Guid merchantId, DateOnly from)
     {
@@ -54,7 +43,7 @@ public sealed class AnalyticsBrowserTests(PortalSite site)
         Assert.True(apiApparel > 20, $"only {apiApparel} apparel returns");
         (_, summary) = await site.Api.Get("/api/v1/analytics/summary");
 
-        var page = await SignInAsync("analyst");
+        var page = await site.SignInAsync("analyst");
         Assert.Equal(1, await page.Locator("nav.main a[href='/console/analytics']").CountAsync());
         await page.GotoAsync("/console/analytics");
         await page.WaitForSelectorAsync("#analytics[data-loaded=true]");
@@ -112,7 +101,7 @@ public sealed class AnalyticsBrowserTests(PortalSite site)
         await PortalSite.ShotAsync(page, "console-analytics-whatif");
 
         // An agent has no analytics: no link, and the page sends them to "not allowed".
-        var agent = await SignInAsync("agent");
+        var agent = await site.SignInAsync("agent");
         Assert.Equal(0, await agent.Locator("nav.main a[href='/console/analytics']").CountAsync());
         await agent.GotoAsync("/console/analytics");
         Assert.Contains("/console/forbidden", agent.Url);

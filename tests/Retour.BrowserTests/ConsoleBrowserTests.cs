@@ -27,23 +27,12 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         return (body.Str("id"), body.Str("rma"), body.Str("status"));
     }
 
-    private async Task<IPage> SignInAsync(string who, string? acceptLanguage = "en-GB,en;q=0.9")
-    {
-        var page = await site.NewPageAsync(acceptLanguage);
-        await page.GotoAsync("/console/login");
-        await page.FillAsync("#email", $"{who}@demo.test");
-        await page.FillAsync("#password", BrowserApp.StaffPassword);
-        await page.ClickAsync("form button[type=submit]");
-        await page.WaitForURLAsync(u => !u.Contains("/console/login"));
-        return page;
-    }
-
     [Fact]
     public async Task AnAgent_SignsIn_FiltersTheQueue_AndApprovesAPendingReturn()
     {
         var (_, rma, status) = await ReturnAsync(650m);
         Assert.Equal("pending_review", status);
-        var page = await SignInAsync("agent");
+        var page = await site.SignInAsync("agent");
         Assert.Contains("/console/returns", page.Url); // agents start at the queue, needs-review view
         // Filter: needs review, reason "too large", searched by the RMA.
         await page.GotoAsync("/console/returns");
@@ -147,7 +136,7 @@ public sealed class ConsoleBrowserTests(PortalSite site)
     public async Task AnAnalyst_SeesNoApproveButton_AndTheRequestGets403()
     {
         var (id, rma, _) = await ReturnAsync(700m);
-        var page = await SignInAsync("analyst", "de-DE,de;q=0.9");
+        var page = await site.SignInAsync("analyst", "de-DE,de;q=0.9");
         await page.GotoAsync($"/console/returns/{rma}");
         Assert.Equal(0, await page.Locator("#approve").CountAsync());
         Assert.Equal(0, await page.Locator("#reject").CountAsync());
@@ -180,7 +169,7 @@ public sealed class ConsoleBrowserTests(PortalSite site)
             order_number = number, lines = new[] { new { order_line_id = "L1", quantity = 1, reason = "too_small" } }, resolution = "refund", method = "drop_off",
         })).Expect(HttpStatusCode.Created);
 
-        var page = await SignInAsync("admin");
+        var page = await site.SignInAsync("admin");
         var response = await page.GotoAsync($"/console/returns/{theirs.Str("rma")}");
         Assert.Equal(404, response!.Status);
         Assert.True(await page.Locator("#not-found").IsVisibleAsync());
@@ -199,7 +188,7 @@ public sealed class ConsoleBrowserTests(PortalSite site)
             PortalSite.Line("L1", "TEE-P", "TEE", "Policy tee", "apparel", 30m));
         var before = (await site.Api.Get("/api/v1/policy")).Expect(HttpStatusCode.OK);
         var window = before["policy"]!["window_days"]!.GetValue<int>();
-        var page = await SignInAsync("admin");
+        var page = await site.SignInAsync("admin");
         await page.GotoAsync("/console/settings/policy");
         var preview = page.FrameLocator("#policy-preview");
         await preview.Locator("[data-preview]").WaitForAsync();

@@ -84,6 +84,18 @@ public sealed class PortalSite : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
+    /// <summary>A fresh browser signed in to the console as one of the demo staff (admin, agent, warehouse, analyst @demo.test).</summary>
+    public async Task<IPage> SignInAsync(string who, string? acceptLanguage = "en-GB,en;q=0.9")
+    {
+        var page = await NewPageAsync(acceptLanguage);
+        await page.GotoAsync("/console/login");
+        await page.FillAsync("#email", $"{who}@demo.test");
+        await page.FillAsync("#password", BrowserApp.StaffPassword);
+        await page.ClickAsync("form button[type=submit]");
+        await page.WaitForURLAsync(u => !u.Contains("/console/login"));
+        return page;
+    }
+
     /// <summary>Creates an order in the demo shop through the API, as the store integration would.</summary>
     public async Task<string> NewOrderAsync(string prefix, object customer, object address, params object[] lines)
     {
