@@ -127,7 +127,7 @@ public static class Orchestrator
             tracking,
             warehouse,
             analytics,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return 0;
     }
 

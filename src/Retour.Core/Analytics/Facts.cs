@@ -6,7 +6,9 @@ namespace Retour.Core.Analytics;
 /// One returned order line as analytics counts it. <see cref="Value"/> is the returned units' merchandise value (net of
 /// discount, before tax), the same measure as a sale's value, so the two divide into a return rate by value.
 /// </summary>
-public sealed record FactLine(string Sku, string Product, string Category, string Supplier, string Reason, int Units, decimal Value, int UsedUnits, decimal Tax = 0m);
+/// <param name="Said">The reason the shopper's own comment names (<see cref="ReasonClassifier"/>); null without a comment.</param>
+public sealed record FactLine(string Sku, string Product, string Category, string Supplier, string Reason, int Units, decimal Value, int UsedUnits, decimal Tax = 0m,
+    string? Said = null);
 
 /// <summary>
 /// What analytics knows about one return, derived from its current state (and its timeline). The rollups hold the sum of
@@ -166,16 +168,19 @@ public static class Rollup
     public const string Unknown = "unknown", None = "none";
     public const string All = "all", Reason = "reason", Category = "category", Sku = "sku", Product = "product", Supplier = "supplier",
         Country = "country", Region = "region", Carrier = "carrier", Warehouse = "warehouse", Segment = "segment", Resolution = "resolution",
-        Stage = "stage", StageHours = "stage_hours";
+        Stage = "stage", StageHours = "stage_hours", Said = "said";
 
     /// <summary>Dimensions a breakdown can be asked for.</summary>
-    public static readonly IReadOnlyList<string> Dimensions = [Reason, Category, Sku, Product, Supplier, Region, Country, Carrier, Warehouse, Segment, Resolution];
+    public static readonly IReadOnlyList<string> Dimensions = [Reason, Category, Sku, Product, Supplier, Region, Country, Carrier, Warehouse, Segment, Resolution, Said];
 
     /// <summary>The filters that have their own pre-summed cells.</summary>
     public static readonly IReadOnlyList<string> Filters = [Category, Country, Region, Carrier, Warehouse];
 
     /// <summary>Dimensions kept per SKU-like key only without a filter or under a category filter (they are many).</summary>
-    public static bool IsFineGrained(string dim) => dim is Sku or Product or Supplier;
+    public static bool IsFineGrained(string dim) => dim is Sku or Product or Supplier or Said;
+
+    /// <summary>The key of a commented line under <see cref="Said"/>: the reason picked and the reason its words name ("too_small&gt;too_large").</summary>
+    public static string SaidKey(string picked, string said) => picked + ">" + said;
 
     public static string Scope(string filter, string value) => filter + ":" + value;
 
@@ -228,7 +233,7 @@ public static class Rollup
         }
 
         /// <summary>The return's measures under one key: itself once, plus the lines that have the key.</summary>
-        public Measures For(IReadOnlyList<FactLine> lines, Func<FactLine, string> key, string value)
+        public Measures For(IReadOnlyList<FactLine> lines, Func<FactLine, string?> key, string value)
         {
             var m = _base;
             for (var i = 0; i < lines.Count; i++) if (key(lines[i]) == value) m.Add(Line[i], 1);
@@ -238,6 +243,7 @@ public static class Rollup
 
     private static readonly Func<FactLine, string> ByReason = l => l.Reason, ByCategory = l => l.Category, BySku = l => l.Sku,
         ByProduct = l => l.Product, BySupplier = l => l.Supplier;
+    private static readonly Func<FactLine, string?> BySaid = l => l.Said is null ? null : SaidKey(l.Reason, l.Said);
 
     public static void Contribute(ReturnFact f, IRollupSink sink, int sign)
     {
@@ -286,6 +292,15 @@ public static class Rollup
             EmitByLine(day, lines, parts, scope, Sku, BySku, sink, sign);
             EmitByLine(day, lines, parts, scope, Product, ByProduct, sink, sign);
             EmitByLine(day, lines, parts, scope, Supplier, BySupplier, sink, sign);
+            // Commented lines only: what the words say against what was picked.
+            for (var i = 0; i < lines.Count; i++)
+            {
+                if (lines[i].Said is null) continue;
+                var k = BySaid(lines[i]);
+                var seen = false;
+                for (var j = 0; j < i && !seen; j++) seen = BySaid(lines[j]) == k;
+                if (!seen) sink.Add(new RollupKey(day, scope, Said, k!), parts.For(lines, BySaid, k!), sign);
+            }
         }
         var one = new Measures { Returns = 1 };
         foreach (var stage in f.Reached) sink.Add(new RollupKey(day, scope, Stage, stage), one, sign);

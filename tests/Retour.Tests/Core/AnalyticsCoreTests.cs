@@ -60,6 +60,27 @@ public sealed class AnalyticsCoreTests
     }
 
     [Fact]
+    public void CommentedLines_AreCountedByWhatTheirWordsSay_AgainstThePickedReason()
+    {
+        var saysLarge = Tee with { Said = "too_large" };
+        var agrees = Phone with { Said = "too_small" };
+        var cells = Cells(Fact(saysLarge, Jeans, agrees));
+        var said = cells.Where(c => c.Key.Scope == "" && c.Key.Dim == Rollup.Said).ToDictionary(c => c.Key.Key, c => c.Value);
+        Assert.Equal(["too_small>too_large", "too_small>too_small"], said.Keys.Order());  // the jeans line has no comment
+        Assert.Equal(2, said["too_small>too_large"].Units);
+        Assert.Equal(1, said["too_small>too_small"].Returns);
+        // Kept like SKUs: unfiltered and per category, not under the other filters.
+        Assert.True(cells.ContainsKey(new RollupKey(Day, "category:electronics", Rollup.Said, "too_small>too_small")));
+        Assert.False(cells.ContainsKey(new RollupKey(Day, "category:electronics", Rollup.Said, "too_small>too_large")));
+        Assert.False(cells.ContainsKey(new RollupKey(Day, "carrier:dhl", Rollup.Said, "too_small>too_large")));
+        // A fact stored before comments were classified (no Said) subtracts nothing it did not add.
+        var delta = new RollupCube();
+        Rollup.Contribute(Fact(Tee, Jeans), delta, -1);
+        Rollup.Contribute(Fact(saysLarge, Jeans), delta, 1);
+        Assert.All(delta.NonZero, c => Assert.Equal(Rollup.Said, c.Key.Dim));
+    }
+
+    [Fact]
     public void SubtractingAFactAndAddingItAgain_LeavesNothing_AndAChangeWritesOnlyItsDelta()
     {
         var before = Fact(Tee);

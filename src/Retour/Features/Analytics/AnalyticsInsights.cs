@@ -29,11 +29,11 @@ public static class AnalyticsInsights
         analytics.MapGet("/insights/serial-returners", SerialReturners).RequireScope(Scopes.ReturnsRead).WithName("AnalyticsSerialReturners")
             .WithSummary("Shoppers who return most of what they buy, or return it worn")
             .WithDescription("Period only. min_returns (default 5) and min_rate (default 0.5, orders returned over orders placed in the period) flag serial " +
-                             "returners; min_used (default 2, units graded used) flags wardrobing. limit (default 50, at most 500). Sorted by returns.");
+                             "returners; min_used (default 2, units graded used in the period) flags wardrobing. limit (default 50, at most 500). Sorted by signals, then returns.");
         analytics.MapGet("/insights/comments", Comments).RequireScope(Scopes.ReturnsRead).WithName("AnalyticsComments")
             .WithSummary("Shoppers' comments classified by reason, against the reason they picked")
-            .WithDescription("Period, category. The newest comments of the period (sample, default 2000, at most 5000) through the multilingual classifier; " +
-                             "per picked reason: how many comments, the share whose words name the same reason, what the others name, and an example that disagrees.");
+            .WithDescription("Period, category. Every comment is classified by the multilingual classifier when its return's facts are built; " +
+                             "per picked reason: how many commented returns, the share whose words name the same reason, what the others name, and a recent example that disagrees.");
     }
 
     private static int MinUnits(HttpContext http, List<FieldError> errors)
@@ -104,12 +104,15 @@ public static class AnalyticsInsights
         // Units sent back to their supplier (return to vendor), confirmed in the period: their value and the credit expected.
         var (start, end) = await InstantsAsync(f, db, merchants, ct);
         var category = f.Category;
-        var rtv = (await db.UnitDispositions.AsNoTracking()
-                .Where(d => d.State == Warehouses.DispositionState.Confirmed && d.ConfirmedAt >= start && d.ConfirmedAt < end &&
-                            d.Final == Retour.Core.Warehouse.Disposition.ReturnToVendor && (category == null || d.Category == category))
-                .Select(d => new { d.Supplier, d.Value, d.ExpectedRecovery }).ToListAsync(ct))
-            .GroupBy(d => string.IsNullOrEmpty(d.Supplier) ? Rollup.None : d.Supplier)
-            .ToDictionary(g => g.Key, g => (Units: g.LongCount(), Value: g.Sum(d => d.Value), Recovery: g.Sum(d => d.ExpectedRecovery ?? 0m)));
+        // The partial index on unit_dispositions (merchant, confirmed_at) where final = 'return_to_vendor' holds only these rows.
+        var rtvQuery = db.UnitDispositions.AsNoTracking()
+            .Where(d => d.State == Warehouses.DispositionState.Confirmed && d.Final == Retour.Core.Warehouse.Disposition.ReturnToVendor &&
+                        d.ConfirmedAt >= start && d.ConfirmedAt < end);
+        if (category is not null) rtvQuery = rtvQuery.Where(d => d.Category == category);
+        var rtv = (await rtvQuery.GroupBy(d => d.Supplier)
+                .Select(g => new { g.Key, Units = g.LongCount(), Value = g.Sum(d => d.Value), Recovery = g.Sum(d => d.ExpectedRecovery ?? 0m) }).ToListAsync(ct))
+            .GroupBy(x => string.IsNullOrEmpty(x.Key) ? Rollup.None : x.Key)
+            .ToDictionary(g => g.Key, g => (Units: g.Sum(x => x.Units), Value: g.Sum(x => x.Value), Recovery: g.Sum(x => x.Recovery)));
         var units = cells.ByKey.Values.Sum(s => s.Units);
         var baseline = units == 0 ? 0 : (double)cells.ByKey.Values.Sum(s => s.QualityUnits) / units;
         string Money(long v) => AnalyticsEndpoints.Money(v, currency);
@@ -144,10 +147,17 @@ public static class AnalyticsInsights
         var cells = await queries.ByKeyAsync(f, Rollup.Carrier, ct);
         var total = cells.ByKey.Values.Sum(s => s.Returns);
         var rows = new List<CarrierRow>();
-        foreach (var (carrier, s) in cells.ByKey.Where(kv => kv.Key != Rollup.None).OrderByDescending(kv => kv.Value.Returns))
+        var carriers = cells.ByKey.Where(kv => kv.Key != Rollup.None).OrderByDescending(kv => kv.Value.Returns).ToList();
+        // Each carrier's own time-in-stage histograms are the cells under its filter: one query for all of them when no
+        // other filter is set (with one, each carrier's cells are summed from facts).
+        var byScope = f.Active.Count == 0
+            ? await queries.ByScopeAndKeyAsync(f, [.. carriers.Select(c => Rollup.Scope(Rollup.Carrier, c.Key))], Rollup.StageHours, ct)
+            : null;
+        foreach (var (carrier, s) in carriers)
         {
-            // The carrier's own time-in-stage histograms: the cells under its filter.
-            var timed = await queries.ByKeyAsync(f with { Carrier = carrier }, Rollup.StageHours, ct);
+            var timed = byScope is not null
+                ? new AnalyticsQueries.Cells(byScope.GetValueOrDefault(Rollup.Scope(Rollup.Carrier, carrier)) ?? [], AnalyticsQueries.SourceRollup)
+                : await queries.ByKeyAsync(f with { Carrier = carrier }, Rollup.StageHours, ct);
             double? P(string stage, double p) =>
                 Stages.Percentile(AnalyticsEndpoints.Histogram(timed.ByKey, stage).Counts, p) is { } h ? Math.Round(h, 1) : null;
             rows.Add(new CarrierRow(carrier, s.Returns, Sums.Ratio(s.Returns, total), P("ship", 0.5), P("transit", 0.5), P("transit", 0.9),
@@ -201,17 +211,18 @@ public static class AnalyticsInsights
         if (error is not null) return error;
         if (f!.Active.Count > 0) return Problems.Validation(f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
         var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        // Every read below is a range over an index: returns by (merchant, created_at, email), units graded used by the
+        // partial index on inspections (merchant, inspected_at) where grade = 'used', orders by (merchant, email, placed_at).
         var inPeriod = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null);
         var many = await inPeriod.GroupBy(r => r.CustomerEmail!).Where(g => g.Count() >= minReturns).Select(g => g.Key).ToListAsync(ct);
-        var worn = await db.Inspections.AsNoTracking().Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used)
-            .Join(inPeriod, i => i.ReturnId, r => r.Id, (i, r) => r.CustomerEmail!)
-            .GroupBy(e => e).Where(g => g.Count() >= minUsed).Select(g => g.Key).ToListAsync(ct);
-        var candidates = many.Union(worn).Take(5000).ToList();
+        var used = (await db.Inspections.AsNoTracking()
+                .Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used && i.InspectedAt >= start && i.InspectedAt < end)
+                .Join(db.Returns.AsNoTracking(), i => i.ReturnId, r => r.Id, (i, r) => r.CustomerEmail)
+                .Where(e => e != null).GroupBy(e => e!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
+            .ToDictionary(x => x.Key, x => (long)x.N);
+        var candidates = many.Union(used.Where(kv => kv.Value >= minUsed).Select(kv => kv.Key)).Take(5000).ToList();
         var returns = await inPeriod.Where(r => candidates.Contains(r.CustomerEmail!))
             .Select(r => new { Email = r.CustomerEmail!, r.Id, r.OrderId, r.EstimateTotal, r.CreatedAt, Units = r.Lines.Sum(l => l.Quantity) }).ToListAsync(ct);
-        var used = (await db.Inspections.AsNoTracking().Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used)
-                .Join(inPeriod.Where(r => candidates.Contains(r.CustomerEmail!)), i => i.ReturnId, r => r.Id, (i, r) => r.CustomerEmail!).ToListAsync(ct))
-            .GroupBy(e => e).ToDictionary(g => g.Key, g => (long)g.Count());
         var orders = (await db.Orders.AsNoTracking().Where(o => o.CustomerEmail != null && candidates.Contains(o.CustomerEmail) && o.PlacedAt >= start && o.PlacedAt < end)
                 .GroupBy(o => o.CustomerEmail!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
             .ToDictionary(x => x.Key, x => (long)x.N);
@@ -246,38 +257,46 @@ public static class AnalyticsInsights
     public sealed record CommentRow(string Picked, long Comments, double? Agreement, IReadOnlyList<ClassifiedShare> Classified, string? Example, string? ExampleReason);
 
     /// <summary>
-    /// The period's newest comments through the classifier: where shoppers' words and the reason they picked disagree,
-    /// the reason list (or a product page) is not saying what shoppers mean.
+    /// Shoppers' comments against the reason they picked: every comment is classified when its return's fact is built, and
+    /// counted in the <c>said</c> cells (picked&gt;said), so any period reads pre-summed cells. Examples come from the
+    /// newest commented returns of the period. Where words and pick disagree, the reason list (or a product page) is not
+    /// saying what shoppers mean.
     /// </summary>
-    public static async Task<IResult> Comments(HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> Comments(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
         var errors = new List<FieldError>();
-        var sample = Int(http, "sample", 2000, 1, 5000, errors);
         var (f, _, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
         if (f!.Active.Any(a => a.Filter != Rollup.Category))
             return Problems.Validation("category", "Comments are read over a period and, at most, a category.");
+        var cells = await queries.ByKeyAsync(f, Rollup.Said, ct);
+        var pairs = cells.ByKey.Where(kv => kv.Value.Returns > 0 && kv.Key.Contains('>'))
+            .Select(kv => (Picked: kv.Key[..kv.Key.IndexOf('>')], Said: kv.Key[(kv.Key.IndexOf('>') + 1)..], N: kv.Value.Returns)).ToList();
+
+        // Examples: the clearest disagreement per picked reason among the newest commented returns of the period.
         var (start, end) = await InstantsAsync(f, db, merchants, ct);
         var category = f.Category;
-        var lines = await db.ReturnLines.AsNoTracking()
-            .Where(l => l.Comment != null && l.Comment != "" && (category == null || l.Category == category))
-            .Join(db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end), l => l.ReturnId, r => r.Id, (l, r) => new { l.Reason, l.Comment, r.CreatedAt })
-            .OrderByDescending(x => x.CreatedAt).Take(sample).ToListAsync(ct);
+        var recent = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end).OrderByDescending(r => r.CreatedAt).Take(400).Select(r => r.Id);
         var classifier = ReasonClassifier.Default;
-        var read = lines.Select(l => (Picked: Codes.Of(l.Reason), Text: l.Comment!, Said: classifier.Classify(l.Comment!))).ToList();
-        var rows = read.GroupBy(x => x.Picked).Select(g =>
+        var examples = (await db.ReturnLines.AsNoTracking()
+                .Where(l => recent.Contains(l.ReturnId) && l.Comment != null && l.Comment != "" && (category == null || l.Category == category))
+                .Select(l => new { l.Reason, l.Comment }).Take(200).ToListAsync(ct))
+            .Select(l => (Picked: Codes.Of(l.Reason), Text: l.Comment!, Said: classifier.Classify(l.Comment!)))
+            .Where(x => x.Said.Reason != x.Picked)
+            .GroupBy(x => x.Picked).ToDictionary(g => g.Key, g => g.MaxBy(x => x.Said.Confidence));
+
+        var rows = pairs.GroupBy(p => p.Picked).Select(g =>
         {
-            var n = g.LongCount();
-            var said = g.GroupBy(x => x.Said.Reason).Select(s => new ClassifiedShare(s.Key, s.LongCount(), Math.Round((double)s.LongCount() / n, 4)))
+            var n = g.Sum(p => p.N);
+            var said = g.Select(p => new ClassifiedShare(p.Said, p.N, Math.Round((double)p.N / n, 4)))
                 .OrderByDescending(s => s.Comments).ThenBy(s => s.Reason, StringComparer.Ordinal).ToList();
-            // The clearest disagreement: the comment the classifier is surest names another reason.
-            var example = g.Where(x => x.Said.Reason != g.Key).OrderByDescending(x => x.Said.Confidence).FirstOrDefault();
-            return new CommentRow(g.Key, n, Math.Round((double)g.LongCount(x => x.Said.Reason == g.Key) / n, 4), said,
+            var example = examples.GetValueOrDefault(g.Key);
+            return new CommentRow(g.Key, n, Math.Round((double)g.Where(p => p.Said == g.Key).Sum(p => p.N) / n, 4), said,
                 example.Text is null ? null : example.Text.Length > 160 ? example.Text[..157] + "…" : example.Text, example.Text is null ? null : example.Said.Reason);
         }).OrderBy(r => r.Agreement).ThenByDescending(r => r.Comments).ThenBy(r => r.Picked, StringComparer.Ordinal).ToList();
         if (CsvExport.Wanted(http))
             return CsvExport.Result("comments.csv", ["picked", "comments", "agreement", "classified", "example", "example_reason"],
                 rows.Select(r => new object?[] { r.Picked, r.Comments, r.Agreement, string.Join(' ', r.Classified.Select(c => $"{c.Reason}:{c.Comments}")), r.Example, r.ExampleReason }));
-        return TypedResults.Ok(new { comments = read.Count, sample, rows });
+        return TypedResults.Ok(new { comments = rows.Sum(r => r.Comments), source = cells.Source, rows });
     }
 }

@@ -112,6 +112,23 @@ public sealed class AnalyticsQueries(RetourDb db)
             .GroupBy(c => c.Key.Key).ToDictionary(g => g.Key, g => g.Aggregate(Sums.Zero, (s, c) => s.Plus(Sums.Of(c.Value)))), SourceFacts);
     }
 
+    /// <summary>
+    /// Sums per key of one dimension under each of several scopes (for example every carrier's own cells), in one query:
+    /// only for a period with no other filter.
+    /// </summary>
+    public async Task<Dictionary<string, Dictionary<string, Sums>>> ByScopeAndKeyAsync(AnalyticsFilter f, IReadOnlyList<string> scopes, string dim, CancellationToken ct)
+    {
+        int from = f.From.DayNumber, to = f.To.DayNumber;
+        var list = scopes.ToList();
+        var rows = await db.AnalyticsRollups.AsNoTracking()
+            .Where(r => list.Contains(r.Scope) && r.Dim == dim && r.Day >= from && r.Day <= to)
+            .GroupBy(r => new { r.Scope, r.Key })
+            .Select(g => new { g.Key.Scope, g.Key.Key, Returns = g.Sum(x => x.Returns), CycleCount = g.Sum(x => x.CycleCount), CycleHours = g.Sum(x => x.CycleHours) })
+            .ToListAsync(ct);
+        return rows.GroupBy(r => r.Scope).ToDictionary(g => g.Key, g => g.ToDictionary(r => r.Key,
+            r => Sums.Zero with { Returns = r.Returns, CycleCount = r.CycleCount, CycleHours = r.CycleHours }));
+    }
+
     /// <summary>Sums per day of the whole (dimension <c>all</c>) for trends.</summary>
     public async Task<(Dictionary<DateOnly, Sums> ByDay, string Source)> ByDayAsync(AnalyticsFilter f, CancellationToken ct)
     {

@@ -28,7 +28,7 @@ public sealed class FactLoader(MerchantDirectory merchants)
         if (returns.Count == 0) return facts;
         var returnIds = returns.Select(r => r.Id).ToList();
         var lines = await db.ReturnLines.IgnoreQueryFilters().AsNoTracking().Where(l => returnIds.Contains(l.ReturnId))
-            .Select(l => new { l.Id, l.ReturnId, l.OrderLineId, l.Sku, l.Category, l.Quantity, l.Reason }).ToListAsync(ct);
+            .Select(l => new { l.Id, l.ReturnId, l.OrderLineId, l.Sku, l.Category, l.Quantity, l.Reason, l.Comment }).ToListAsync(ct);
         var orderLineIds = lines.Select(l => l.OrderLineId).Distinct().ToList();
         var orderLines = await db.OrderLines.IgnoreQueryFilters().AsNoTracking().Where(l => orderLineIds.Contains(l.Id))
             .Select(l => new { l.Id, l.ProductCode, l.Quantity, l.UnitPrice, l.Tax, l.Discount }).ToDictionaryAsync(l => l.Id, ct);
@@ -67,7 +67,7 @@ public sealed class FactLoader(MerchantDirectory merchants)
                     var ol = orderLines.GetValueOrDefault(l.OrderLineId);
                     var product = l.Sku is null ? null : products.GetValueOrDefault((r.MerchantId, l.Sku));
                     return new LineInput(l.Sku, l.Category, l.Quantity, l.Reason, product?.ProductCode ?? ol?.ProductCode, product?.Supplier,
-                        ol?.UnitPrice ?? 0, ol?.Discount ?? 0, ol?.Tax ?? 0, ol?.Quantity ?? 0, used.GetValueOrDefault(l.Id));
+                        ol?.UnitPrice ?? 0, ol?.Discount ?? 0, ol?.Tax ?? 0, ol?.Quantity ?? 0, used.GetValueOrDefault(l.Id), Classify(l.Comment));
                 })],
                 [.. refunds.Where(f => f.ReturnId == r.Id).Select(f => (f.Amount, f.BreakdownJson, f.IssuedAt))],
                 recovered.GetValueOrDefault(r.Id), moves.GetValueOrDefault(r.Id) ?? [],
@@ -101,7 +101,11 @@ public sealed class FactLoader(MerchantDirectory merchants)
     public sealed record OrderInput(string? Country, string? Region, DateTimeOffset PlacedAt, DateTimeOffset? DeliveredAt);
 
     public sealed record LineInput(string? Sku, string Category, int Quantity, ReasonCode Reason, string? ProductCode, string? Supplier,
-        decimal UnitPrice, decimal Discount, decimal Tax, int LineQuantity, int UsedUnits);
+        decimal UnitPrice, decimal Discount, decimal Tax, int LineQuantity, int UsedUnits, string? Said = null);
+
+    /// <summary>The reason a shopper's comment names, or null without one (about 0.2 ms a comment).</summary>
+    public static string? Classify(string? comment) =>
+        string.IsNullOrWhiteSpace(comment) ? null : Retour.Core.Analytics.ReasonClassifier.Default.Classify(comment).Reason;
 
     /// <summary>Everything a return's fact is made of, as stored: the loader reads it, the demo generator has it in hand.</summary>
     public sealed record ReturnInput(
@@ -137,7 +141,7 @@ public sealed class FactLoader(MerchantDirectory merchants)
             {
                 var (value, tax) = LineValue(l.UnitPrice, l.Discount, l.Tax, l.LineQuantity, l.Quantity, currency);
                 return new FactLine(l.Sku ?? Rollup.Unknown, l.ProductCode ?? l.Sku ?? Rollup.Unknown, l.Category, l.Supplier ?? Rollup.None,
-                    Codes.Of(l.Reason), l.Quantity, value, l.UsedUnits, tax);
+                    Codes.Of(l.Reason), l.Quantity, value, l.UsedUnits, tax, l.Said);
             })],
             DaysAfterDelivery = delivered is { } d ? Math.Max(0, (int)Math.Floor((r.CreatedAt - d).TotalDays)) : null,
             HistoryOrders = r.History.Orders,

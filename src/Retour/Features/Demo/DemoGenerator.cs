@@ -122,6 +122,10 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
         private readonly HashSet<string> _rmas = [];
         private readonly Dictionary<(string Language, string Reason), List<string>> _phrases = ReasonClassifier.LoadEmbedded()
             .GroupBy(x => (x.Language, x.Reason)).ToDictionary(g => g.Key, g => g.Select(x => x.Text).ToList());
+        /// <summary>What each phrase's words name, classified once (the same classifier the live path runs per comment).</summary>
+        private readonly Dictionary<string, string> _said = [];
+        private string? Said(string? comment) =>
+            comment is null ? null : _said.TryGetValue(comment, out var s) ? s : _said[comment] = FactLoader.Classify(comment)!;
         private long _written;
         private long _orders, _orderLines, _returns, _returnLines, _refunds, _inspections, _audits, _cells;
         private int _orderSeq;
@@ -447,7 +451,7 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
             var input = new FactLoader.ReturnInput(at, ret.Status, resolution, method, carrier, ret.WarehouseCode, decision.Outcome,
                 new FactLoader.OrderInput(order.ShipCountry, order.ShipRegion, order.PlacedAt, order.DeliveredAt ?? order.FulfilledAt),
                 [.. back.Select((b, i) => new FactLoader.LineInput(b.Line.Sku, b.Line.Category, b.Units, b.Reason, b.P.Code, b.P.Supplier, b.Line.UnitPrice,
-                    b.Line.Discount, b.Line.Tax, b.Line.Quantity, used.GetValueOrDefault(lines[i].Id)))],
+                    b.Line.Discount, b.Line.Tax, b.Line.Quantity, used.GetValueOrDefault(lines[i].Id), Said(lines[i].Comment)))],
                 refund is { } r ? [(r.Amount, r.Json, r.At)] : [], recovered,
                 [.. moves.Select(m => (Codes.Of(m.To), m.At))], history);
             var fact = FactLoader.BuildReturn(input, zone, currency);

@@ -120,6 +120,8 @@ public sealed class Return : ITenantOwned
             b.Property(x => x.CreatedBy).HasMaxLength(200);
             b.HasIndex(x => new { x.MerchantId, x.UpdatedAt, x.Id });
             b.HasIndex(x => new { x.MerchantId, x.Status, x.UpdatedAt });
+            // The queue's newest-first order, and analytics over a period by shopper (serial returners, recent comments).
+            b.HasIndex(x => new { x.MerchantId, x.CreatedAt, x.CustomerEmail });
             b.HasMany(x => x.Lines).WithOne().HasForeignKey(l => l.ReturnId).OnDelete(DeleteBehavior.Cascade);
         }
     }

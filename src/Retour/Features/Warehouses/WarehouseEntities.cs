@@ -70,6 +70,8 @@ public sealed class Inspection : ITenantOwned
             b.HasOne<ReturnLine>().WithMany().HasForeignKey(x => x.ReturnLineId).OnDelete(DeleteBehavior.Restrict);
             b.HasIndex(x => new { x.ReturnLineId, x.Unit }).IsUnique();
             b.HasIndex(x => x.ReturnId);
+            // Wardrobing (units graded used) over a period (analytics) reads only these rows.
+            b.HasIndex(x => new { x.MerchantId, x.InspectedAt }).HasDatabaseName("IX_inspections_used").HasFilter("grade = 'used'");
             b.Property(x => x.OrderLineRef).HasMaxLength(64);
             b.Property(x => x.Grade).HasMaxLength(32).HasConversion(CodeConverter<Grade>.Instance);
             b.Property(x => x.ChecklistJson).HasMaxLength(4000);
@@ -122,6 +124,9 @@ public sealed class UnitDisposition : ITenantOwned
             b.HasIndex(x => x.InspectionId).IsUnique();
             b.HasIndex(x => x.ReturnId);
             b.HasIndex(x => new { x.MerchantId, x.State, x.ConfirmedAt });
+            // Return-to-vendor value per supplier over a period (analytics) reads only these rows.
+            b.HasIndex(x => new { x.MerchantId, x.ConfirmedAt }).HasDatabaseName("IX_unit_dispositions_rtv")
+                .HasFilter("final = 'return_to_vendor' AND state = 'confirmed'");
             b.Property(x => x.OrderLineRef).HasMaxLength(64);
             b.Property(x => x.Sku).HasMaxLength(100);
             b.Property(x => x.Category).HasMaxLength(64);
