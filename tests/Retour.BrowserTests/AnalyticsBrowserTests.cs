@@ -59,11 +59,12 @@ public sealed class AnalyticsBrowserTests(PortalSite site)
         Assert.All(drawn, n => Assert.True(n > 0, string.Join(",", drawn)));
         Assert.Equal(200, (await page.APIRequest.GetAsync("/console/assets/chart.umd.min.js")).Status);
         // The funnel's waits have their p50 and p90.
-        Assert.True(await page.Locator("#funnel-table tbody tr").CountAsync() >= 6);
-        // Insights answer: the sizing table, the suppliers with RTV value, the carrier scorecard.
-        Assert.True(await page.Locator("#sizing-table tbody tr").CountAsync() > 0);
-        Assert.True(await page.Locator("#suppliers-table tbody tr").CountAsync() > 0);
-        Assert.True(await page.Locator("#carriers-table tbody tr").CountAsync() > 0);
+        Assert.Equal(6, await page.Locator("#funnel-table tbody tr[data-key]").CountAsync());
+        // Insights answer with rows of data (an error or "nothing" is a row without a key): sizing, suppliers with their
+        // RTV value, the carrier scorecard, serial returners and the shoppers' words.
+        foreach (var table in new[] { "sizing", "suppliers", "carriers", "serial", "words" })
+            Assert.True(await page.Locator($"#{table}-table tbody tr[data-key]").CountAsync() > 0, table + ": " + await page.InnerTextAsync($"#{table}-table tbody"));
+        Assert.Equal(1, await page.Locator("#suppliers-table tbody tr[data-key=voltco]").CountAsync());
         await PortalSite.ShotAsync(page, "console-analytics");
 
         // Break down by category: the apparel row's figure, its CSV, and the returns behind it.
@@ -82,9 +83,19 @@ public sealed class AnalyticsBrowserTests(PortalSite site)
         var pages = await page.InnerTextAsync("nav[aria-label='Pages']");
         Assert.Contains($"· {apiApparel.ToString("N0", CultureInfo.GetCultureInfo("en-GB"))} returns", pages);
 
-        // What-if: a 7-day window keeps fewer returns than the policy in force.
+        // What-if: the form starts as the policy in force, so replaying it unchanged changes nothing.
         await page.GotoAsync("/console/analytics");
         await page.WaitForSelectorAsync("#analytics[data-loaded=true]");
+        await page.FillAsync("#w-months", "6");
+        await page.ClickAsync("#whatif-run");
+        await page.WaitForSelectorAsync("#whatif-table:not([hidden])");
+        foreach (var measure in new[] { "returns", "refund_total", "fees_total" })
+        {
+            var same = await page.Locator($"#whatif-table tr[data-measure={measure}] td").AllInnerTextsAsync();
+            Assert.True(same[1] == same[2], measure + ": " + string.Join(" | ", same));
+        }
+        // A 7-day window keeps fewer returns than the policy in force.
+        await page.EvaluateAsync("() => document.querySelector('#whatif-table').hidden = true");
         await page.FillAsync("#w-window", "7");
         await page.FillAsync("#w-months", "6");
         await page.ClickAsync("#whatif-run");

@@ -125,7 +125,11 @@ public static class AnalyticsInsights
             return new SupplierRow(kv.Key, kv.Value.Returns, kv.Value.Units, kv.Value.QualityUnits, Math.Round(share, 4), Math.Round(baseline, 4), Math.Round(z, 2),
                 kv.Value.Units >= min && z >= Sizing.Significant, Money(kv.Value.Value), Money(kv.Value.RecoveredValue), Money(kv.Value.RefundTotal),
                 back.Units, Decimal(back.Value), Decimal(back.Recovery));
-        }).OrderByDescending(r => r.Flagged).ThenByDescending(r => r.Z).ThenBy(r => r.Supplier, StringComparer.Ordinal).ToList();
+        })
+        // Units sent back in the period from returns made before it: the supplier still owes their credit.
+        .Concat(rtv.Where(kv => !cells.ByKey.TryGetValue(kv.Key, out var c) || c.Units == 0).Select(kv => new SupplierRow(kv.Key, 0, 0, 0, 0, Math.Round(baseline, 4), 0,
+            false, Money(0), Money(0), Money(0), kv.Value.Units, Decimal(kv.Value.Value), Decimal(kv.Value.Recovery))))
+        .OrderByDescending(r => r.Flagged).ThenByDescending(r => r.Z).ThenBy(r => r.Supplier, StringComparer.Ordinal).ToList();
         if (CsvExport.Wanted(http))
             return CsvExport.Result("suppliers.csv",
                 ["supplier", "returns", "returned_units", "quality_units", "quality_share", "baseline", "z", "flagged", "value", "recovered_value", "refund_total",
@@ -209,37 +213,52 @@ public static class AnalyticsInsights
             errors.Add(new("min_rate", "A share from 0 to 1, for example 0.5."));
         var (f, currency, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
-        if (f!.Active.Count > 0) return Problems.Validation(f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
+        if (f!.Active.Count > 0)
+            return Problems.Validation(f.Active[0].Filter == Rollup.Country ? "region" : f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
         var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        var zone = (await merchants.GetAsync(db.Tenant.MerchantId, ct))?.Zone ?? TimeZoneInfo.Utc;
         // Every read below is a range over an index: returns by (merchant, created_at, email), units graded used by the
         // partial index on inspections (merchant, inspected_at) where grade = 'used', orders by (merchant, email, placed_at).
         var inPeriod = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null);
-        var many = await inPeriod.GroupBy(r => r.CustomerEmail!).Where(g => g.Count() >= minReturns).Select(g => g.Key).ToListAsync(ct);
-        var used = (await db.Inspections.AsNoTracking()
-                .Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used && i.InspectedAt >= start && i.InspectedAt < end)
-                .Join(db.Returns.AsNoTracking(), i => i.ReturnId, r => r.Id, (i, r) => r.CustomerEmail)
-                .Where(e => e != null).GroupBy(e => e!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
-            .ToDictionary(x => x.Key, x => (long)x.N);
-        var candidates = many.Union(used.Where(kv => kv.Value >= minUsed).Select(kv => kv.Key)).Take(5000).ToList();
+        var many = (await inPeriod.GroupBy(r => r.CustomerEmail!).Where(g => g.Count() >= minReturns).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
+            .ToDictionary(x => x.Key, x => x.N);
+        // Two steps, each on an index: the period's used units per return, then those returns' shoppers by primary key.
+        var usedPerReturn = await db.Inspections.AsNoTracking()
+            .Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used && i.InspectedAt >= start && i.InspectedAt < end)
+            .GroupBy(i => i.ReturnId).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct);
+        var usedIds = usedPerReturn.Select(x => x.Key).ToList();
+        var shopperOf = await db.Returns.AsNoTracking().Where(r => usedIds.Contains(r.Id) && r.CustomerEmail != null)
+            .Select(r => new { r.Id, Email = r.CustomerEmail! }).ToDictionaryAsync(r => r.Id, r => r.Email, ct);
+        var used = usedPerReturn.Where(x => shopperOf.ContainsKey(x.Key)).GroupBy(x => shopperOf[x.Key]).ToDictionary(g => g.Key, g => (long)g.Sum(x => x.N));
+        // The strongest candidates first, so a cut (at 5,000) drops the weakest, and says so.
+        var flagged = many.Keys.Union(used.Where(kv => kv.Value >= minUsed).Select(kv => kv.Key))
+            .OrderByDescending(e => many.GetValueOrDefault(e)).ThenByDescending(e => used.GetValueOrDefault(e)).ThenBy(e => e, StringComparer.Ordinal).ToList();
+        var candidates = flagged.Take(5000).ToList();
         var returns = await inPeriod.Where(r => candidates.Contains(r.CustomerEmail!))
-            .Select(r => new { Email = r.CustomerEmail!, r.Id, r.OrderId, r.EstimateTotal, r.CreatedAt, Units = r.Lines.Sum(l => l.Quantity) }).ToListAsync(ct);
+            .Select(r => new { Email = r.CustomerEmail!, r.Id, r.OrderId, r.EstimateTotal, r.CreatedAt }).ToListAsync(ct);
+        var returnIds = returns.Select(r => r.Id).ToList();
+        var unitsOf = (await db.ReturnLines.AsNoTracking().Where(l => returnIds.Contains(l.ReturnId)).GroupBy(l => l.ReturnId)
+            .Select(g => new { g.Key, N = g.Sum(l => l.Quantity) }).ToListAsync(ct)).ToDictionary(x => x.Key, x => x.N);
         var orders = (await db.Orders.AsNoTracking().Where(o => o.CustomerEmail != null && candidates.Contains(o.CustomerEmail) && o.PlacedAt >= start && o.PlacedAt < end)
                 .GroupBy(o => o.CustomerEmail!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
             .ToDictionary(x => x.Key, x => (long)x.N);
-        var rows = returns.GroupBy(r => r.Email).Select(g =>
+        var byEmail = returns.ToLookup(r => r.Email);
+        // Rows come from the candidates: a shopper whose used units were graded in the period may have returned before it.
+        var rows = candidates.Select(key =>
         {
+            var g = byEmail[key].ToList();
             var returnedOrders = g.Select(r => r.OrderId).Distinct().LongCount();
             // Orders returned in the period may have been placed before it: the rate never goes above 1.
-            var placed = Math.Max(orders.GetValueOrDefault(g.Key), returnedOrders);
+            var placed = Math.Max(orders.GetValueOrDefault(key), returnedOrders);
             var rate = Sums.Ratio(returnedOrders, placed);
-            var usedUnits = used.GetValueOrDefault(g.Key);
+            var usedUnits = used.GetValueOrDefault(key);
             var signals = new List<string>();
-            if (g.Count() >= minReturns) signals.Add("many_returns");
-            if (g.Count() >= minReturns && rate >= minRate) signals.Add("high_rate");
+            if (g.Count >= minReturns) signals.Add("many_returns");
+            if (g.Count >= minReturns && rate >= minRate) signals.Add("high_rate");
             if (usedUnits >= minUsed) signals.Add("wardrobing");
-            return new SerialReturnerRow(g.Key, placed, g.Count(), returnedOrders, rate, g.Sum(r => (long)r.Units), usedUnits,
+            return new SerialReturnerRow(key, placed, g.Count, returnedOrders, rate, g.Sum(r => (long)unitsOf.GetValueOrDefault(r.Id)), usedUnits,
                 Currencies.Format(Currencies.Round(g.Sum(r => r.EstimateTotal), currency), currency), signals,
-                g.Max(r => r.CreatedAt).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+                g.Count == 0 ? null : TimeZoneInfo.ConvertTime(g.Max(r => r.CreatedAt), zone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
         })
         .Where(r => r.Signals.Contains("high_rate") || r.Signals.Contains("wardrobing"))
         .OrderByDescending(r => r.Signals.Count).ThenByDescending(r => r.Returns).ThenByDescending(r => r.UsedUnits).ThenBy(r => r.Email, StringComparer.Ordinal).ToList();
@@ -249,6 +268,7 @@ public static class AnalyticsInsights
         return TypedResults.Ok(new
         {
             currency, min_returns = minReturns, min_rate = minRate, min_used = minUsed, total_rows = rows.Count,
+            truncated = flagged.Count > candidates.Count,
             rows = rows.Take(limit),
         });
     }
@@ -258,7 +278,8 @@ public static class AnalyticsInsights
 
     /// <summary>
     /// Shoppers' comments against the reason they picked: every comment is classified when its return's fact is built, and
-    /// counted in the <c>said</c> cells (picked&gt;said), so any period reads pre-summed cells. Examples come from the
+    /// counted in the <c>said</c> cells (picked&gt;said), so any period reads pre-summed cells. Counts are returns per
+    /// (picked, said) pair, as everywhere in the cells: a return whose two comments name two reasons counts under both. Examples come from the
     /// newest commented returns of the period. Where words and pick disagree, the reason list (or a product page) is not
     /// saying what shoppers mean.
     /// </summary>
@@ -280,7 +301,8 @@ public static class AnalyticsInsights
         var classifier = ReasonClassifier.Default;
         var examples = (await db.ReturnLines.AsNoTracking()
                 .Where(l => recent.Contains(l.ReturnId) && l.Comment != null && l.Comment != "" && (category == null || l.Category == category))
-                .Select(l => new { l.Reason, l.Comment }).Take(200).ToListAsync(ct))
+                .Join(db.Returns.AsNoTracking(), l => l.ReturnId, r => r.Id, (l, r) => new { l.Reason, l.Comment, r.CreatedAt })
+                .OrderByDescending(x => x.CreatedAt).Take(200).ToListAsync(ct))
             .Select(l => (Picked: Codes.Of(l.Reason), Text: l.Comment!, Said: classifier.Classify(l.Comment!)))
             .Where(x => x.Said.Reason != x.Picked)
             .GroupBy(x => x.Picked).ToDictionary(g => g.Key, g => g.MaxBy(x => x.Said.Confidence));

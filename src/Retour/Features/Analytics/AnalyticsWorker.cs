@@ -65,8 +65,12 @@ public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader load
 {
     public const int BatchSize = 500;
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
-    /// <summary>One batch at a time in this process (the background loop and an explicit drain may both run).</summary>
-    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+    /// <summary>
+    /// One batch at a time per database in this process (the background loop and an explicit drain may both run); hosts
+    /// on other databases in the same process (the tests) do not wait for each other.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> OneAtATimePerDb = new();
+    private SemaphoreSlim OneAtATime => OneAtATimePerDb.GetOrAdd(Settings.ConnectionString, _ => new SemaphoreSlim(1, 1));
 
     protected override string What => "Analytics rollups";
     protected override TimeSpan Idle => TimeSpan.FromSeconds(1);

@@ -122,6 +122,8 @@ public sealed class Return : ITenantOwned
             b.HasIndex(x => new { x.MerchantId, x.Status, x.UpdatedAt });
             // The queue's newest-first order, and analytics over a period by shopper (serial returners, recent comments).
             b.HasIndex(x => new { x.MerchantId, x.CreatedAt, x.CustomerEmail });
+            // One shopper's returns (serial returners' rows; the portal's and support's look-ups by email).
+            b.HasIndex(x => new { x.MerchantId, x.CustomerEmail, x.CreatedAt });
             b.HasMany(x => x.Lines).WithOne().HasForeignKey(l => l.ReturnId).OnDelete(DeleteBehavior.Cascade);
         }
     }

@@ -127,7 +127,7 @@
     }
   }
 
-  const state = { dimension: params.get("dimension") || "reason", interval: null, offset: 0, rows: [] };
+  const state = { dimension: params.get("dimension") || "reason", interval: null, offset: 0, rows: [], seq: 0 };
 
   async function summary() {
     const res = await get("summary");
@@ -166,11 +166,13 @@
   }
 
   async function breakdown(more) {
+    const seq = ++state.seq;
     if (!more) { state.offset = 0; state.rows = []; }
     for (const b of $$("#breakdown-dims button")) b.setAttribute("aria-pressed", String(b.dataset.dimension === state.dimension));
     const note = $("#breakdown-note");
     note.textContent = "";
     const res = await get("breakdown", { dimension: state.dimension, limit: 50, offset: state.offset });
+    if (seq !== state.seq) return; // another dimension was asked for meanwhile: its answer wins
     if (!res.ok) {
       note.textContent = describe(res.problem);
       if (charts["breakdown-chart"]) { charts["breakdown-chart"].destroy(); delete charts["breakdown-chart"]; }
@@ -233,6 +235,7 @@
     });
     fillTable("funnel-table", d.times, w => {
       const tr = document.createElement("tr");
+      tr.dataset.key = w.stage;
       tr.append(cell(t("analytics.wait." + w.stage)), cell(num(w.returns), "num"), cell(num(w.p50_hours), "num"),
         cell(num(w.p90_hours), "num"), cell(num(w.avg_hours), "num"));
       return tr;
@@ -247,6 +250,7 @@
     if (!sizing.ok) tableProblem("sizing-table", sizing.problem);
     else fillTable("sizing-table", sizing.data.rows.filter(r => r.runs).concat(sizing.data.rows.filter(r => !r.runs)).slice(0, 20), r => {
       const tr = document.createElement("tr");
+      tr.dataset.key = r.key;
       tr.append(cell(r.key), cell(r.category), cell(r.runs ? t("analytics.runs." + r.runs) : t("analytics.runs.none"), r.runs ? "up" : ""),
         cell(num(r.returned_units), "num"), cell(pct(r.small_share), "num"), cell(pct(r.large_share), "num"),
         cell(pct(r.runs === "large" ? r.category_large_share : r.category_small_share), "num"), cell(nf.format(Math.max(r.z_small, r.z_large)), "num"));
@@ -255,6 +259,7 @@
     if (!suppliers.ok) tableProblem("suppliers-table", suppliers.problem);
     else fillTable("suppliers-table", suppliers.data.rows, r => {
       const tr = document.createElement("tr");
+      tr.dataset.key = r.supplier;
       tr.append(cell(r.supplier), cell(num(r.returned_units), "num"), cell(pct(r.quality_share), "num"), cell(pct(r.baseline), "num"),
         cell(money(r.rtv_value), "num"), cell(money(r.recovered_value), "num"), cell(r.flagged ? t("analytics.flagged") : "", r.flagged ? "up" : ""));
       return tr;
@@ -262,6 +267,7 @@
     if (!serial.ok) tableProblem("serial-table", serial.problem);
     else fillTable("serial-table", serial.data.rows, r => {
       const tr = document.createElement("tr");
+      tr.dataset.key = r.email;
       const who = document.createElement("td");
       const a = document.createElement("a");
       a.href = "/console/returns?q=" + encodeURIComponent(r.email);
@@ -274,6 +280,7 @@
     if (!carriers.ok) tableProblem("carriers-table", carriers.problem);
     else fillTable("carriers-table", carriers.data.rows, r => {
       const tr = document.createElement("tr");
+      tr.dataset.key = r.carrier;
       tr.append(cell(r.carrier), cell(num(r.returns), "num"), cell(hours(r.ship_p50_hours), "num"), cell(hours(r.transit_p50_hours), "num"),
         cell(hours(r.transit_p90_hours), "num"), cell(hours(r.avg_cycle_hours), "num"));
       return tr;
@@ -281,6 +288,7 @@
     if (!words.ok) tableProblem("words-table", words.problem);
     else fillTable("words-table", words.data.rows, r => {
       const tr = document.createElement("tr");
+      tr.dataset.key = r.picked;
       tr.append(cell(label("reason", r.picked)), cell(num(r.comments), "num"), cell(pct(r.agreement), "num"),
         cell(r.classified.slice(0, 3).map(c => label("reason", c.reason) + " " + pct(c.share)).join(", ")), cell(r.example || ""));
       return tr;
@@ -297,10 +305,11 @@
     const draft = JSON.parse(JSON.stringify(policy));
     const n = (name, fallback) => (v(name) === "" ? fallback : Number(v(name)));
     draft.window_days = n("window_days", draft.window_days);
-    draft.restocking_fee = { type: "percent", value: n("restocking_percent", 0) };
-    draft.return_shipping_fee = n("return_shipping_fee", 0);
+    // The fee keeps its kind (a percentage of the value, or a fixed amount per unit) unless the form changes it.
+    draft.restocking_fee = { type: v("restocking_type") || (policy.restocking_fee || {}).type || "percent", value: n("restocking_fee", 0) };
+    draft.return_shipping_fee = n("return_shipping_fee", policy.return_shipping_fee || 0);
     draft.keep_it_threshold = v("keep_it_threshold") === "" ? null : Number(v("keep_it_threshold"));
-    draft.store_credit_bonus_percent = n("bonus_percent", 0);
+    draft.store_credit_bonus_percent = n("bonus_percent", policy.store_credit_bonus_percent || 0);
     const button = $("#whatif-run");
     button.disabled = true;
     let res;

@@ -46,10 +46,17 @@ public sealed class IndexModel : ConsolePage
         Warehouses = await Db.Warehouses.AsNoTracking().OrderBy(w => w.Code).Select(w => w.Code).ToListAsync(ct);
         var current = await HttpContext.RequestServices.GetRequiredService<PolicyBook>().CurrentAsync(Db, ct);
         Policy = current?.Policy ?? ReturnPolicy.Default;
-        PolicyJson = Json.Serialize(Policy);
+        PolicyJson = ForScriptTag(Json.Serialize(Policy));
         var all = Texts.All(Locale);
         var wanted = Texts.All("en").Keys.Where(k => k.StartsWith("analytics.", StringComparison.Ordinal) || k.StartsWith("reason.", StringComparison.Ordinal) ||
                                                      k.StartsWith("resolution.", StringComparison.Ordinal) || k.StartsWith("method.", StringComparison.Ordinal));
-        TextsJson = JsonSerializer.Serialize(wanted.ToDictionary(k => k, k => all.GetValueOrDefault(k) ?? Texts.Get("en", k)));
+        TextsJson = ForScriptTag(JsonSerializer.Serialize(wanted.ToDictionary(k => k, k => all.GetValueOrDefault(k) ?? Texts.Get("en", k))));
     }
+
+    /// <summary>
+    /// JSON that is safe inside a &lt;script type="application/json"&gt; element: &lt;, &gt; and &amp; only occur inside JSON
+    /// strings, where their \u escapes mean the same, so no text in a policy (a category name, say) can end the element.
+    /// </summary>
+    public static string ForScriptTag(string json) =>
+        json.Replace("<", "\\u003c", StringComparison.Ordinal).Replace(">", "\\u003e", StringComparison.Ordinal).Replace("&", "\\u0026", StringComparison.Ordinal);
 }

@@ -107,11 +107,12 @@ public sealed class QueueModel : ConsolePage
         if (Region?.Trim().ToUpperInvariant() is { Length: >= 2 and <= 110 } region)
         {
             // DE (a country) or US-CA (a state); the order's shipping address, as in the analytics facts.
+            // As the analytics filter reads it: "DE" is the whole country, "US-CA" one state (trimmed and upper-cased like the facts).
             var (country, state) = region.IndexOf('-') is var dash && dash > 0 ? (region[..dash], region[(dash + 1)..]) : (region, null);
             q = state is null
-                ? q.Where(r => Db.Orders.Any(o => o.Id == r.OrderId && o.ShipCountry != null && o.ShipCountry.ToUpper() == country))
-                : q.Where(r => Db.Orders.Any(o => o.Id == r.OrderId && o.ShipCountry != null && o.ShipCountry.ToUpper() == country &&
-                                                o.ShipRegion != null && o.ShipRegion.ToUpper() == state));
+                ? q.Where(r => Db.Orders.Any(o => o.Id == r.OrderId && o.ShipCountry != null && o.ShipCountry.Trim().ToUpper() == country))
+                : q.Where(r => Db.Orders.Any(o => o.Id == r.OrderId && o.ShipCountry != null && o.ShipCountry.Trim().ToUpper() == country &&
+                                                o.ShipRegion != null && o.ShipRegion.Trim().ToUpper() == state));
         }
         if (Flag == "any") q = q.Where(r => r.Flags != "");
         else if (Flag is not null && RiskFlags.Contains(Flag))
