@@ -16,9 +16,7 @@ public sealed class AnalyticsBrowserTests(PortalSite site)
     /// <summary>Returns with an apparel line created from <paramref name="from"/> (the shop's local day, Europe/Berlin in the demo).</summary>
     private async Task<int> ApparelReturnsInDbAsync(Guid merchantId, DateOnly from)
     {
-        var zone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
-        var local = from.ToDateTime(TimeOnly.MinValue);
-        var start = new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
+        var start = Retour.Core.Policies.Returnability.StartOfDay(from, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
         return await site.App.WithDb(merchantId, db => db.Returns.CountAsync(r => r.CreatedAt >= start && r.Lines.Any(l => l.Category == "apparel")));
     }
 

@@ -138,13 +138,16 @@ public static class Returnability
     public static DateOnly LocalDate(DateTimeOffset instant, TimeZoneInfo zone) =>
         DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, zone).DateTime);
 
-    /// <summary>The last second of a local calendar day, as an instant.</summary>
-    public static DateTimeOffset EndOfDay(DateOnly day, TimeZoneInfo zone)
+    /// <summary>The first instant of a local calendar day, in UTC (PostgreSQL's timestamptz takes no other offset).</summary>
+    public static DateTimeOffset StartOfDay(DateOnly day, TimeZoneInfo zone)
     {
-        var nextMidnight = day.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
-        // Where a DST change skips midnight, the day ends at the first valid local time after it.
-        while (zone.IsInvalidTime(nextMidnight)) nextMidnight = nextMidnight.AddMinutes(30);
-        var offset = zone.IsAmbiguousTime(nextMidnight) ? zone.GetAmbiguousTimeOffsets(nextMidnight).Max() : zone.GetUtcOffset(nextMidnight);
-        return new DateTimeOffset(nextMidnight, offset).AddSeconds(-1).ToUniversalTime();
+        var midnight = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
+        // Where a DST change skips midnight, the day starts at the first valid local time after it.
+        while (zone.IsInvalidTime(midnight)) midnight = midnight.AddMinutes(30);
+        var offset = zone.IsAmbiguousTime(midnight) ? zone.GetAmbiguousTimeOffsets(midnight).Max() : zone.GetUtcOffset(midnight);
+        return new DateTimeOffset(midnight, offset).ToUniversalTime();
     }
+
+    /// <summary>The last second of a local calendar day, as an instant.</summary>
+    public static DateTimeOffset EndOfDay(DateOnly day, TimeZoneInfo zone) => StartOfDay(day.AddDays(1), zone).AddSeconds(-1);
 }

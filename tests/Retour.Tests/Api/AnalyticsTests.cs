@@ -291,8 +291,7 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
         var words = (await m.Client.Get($"/api/v1/analytics/insights/comments?from={from}")).Expect(HttpStatusCode.OK);
         Assert.All(words["rows"]!.AsArray(), r => Assert.InRange(D(r, "agreement")!.Value, 0, 1));
         // Every commented return is counted once per (picked, said) pair: at least once, at most once per commented line.
-        var fromDay = DateOnly.Parse(from, CultureInfo.InvariantCulture).ToDateTime(TimeOnly.MinValue);
-        var since = new DateTimeOffset(fromDay, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin").GetUtcOffset(fromDay)).ToUniversalTime();
+        var since = Retour.Core.Policies.Returnability.StartOfDay(DateOnly.Parse(from, CultureInfo.InvariantCulture), TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
         var commentedReturns = await app.WithDb(m.Id, db => db.Returns.CountAsync(r => r.CreatedAt >= since && r.Lines.Any(l => l.Comment != null)));
         var commentedLines = await app.WithDb(m.Id, db => db.ReturnLines.CountAsync(l => l.Comment != null && db.Returns.Any(r => r.Id == l.ReturnId && r.CreatedAt >= since)));
         Assert.InRange(L(words, "comments"), commentedReturns, commentedLines);

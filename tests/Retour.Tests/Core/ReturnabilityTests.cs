@@ -224,4 +224,16 @@ public sealed class ReturnabilityTests
         // 29 March 2026: Berlin moves from CET to CEST; the day ends at 22:00 UTC.
         Assert.Equal(new DateTimeOffset(2026, 3, 29, 21, 59, 59, TimeSpan.Zero), Returnability.EndOfDay(new DateOnly(2026, 3, 29), Berlin));
     }
+
+    [Fact]
+    public void StartOfDay_IsLocalMidnightInUtc_AndTheFirstValidTimeWhereDaylightSavingSkipsMidnight()
+    {
+        // Berlin on the day after the change (CEST) starts at 22:00 UTC the evening before; the result is always UTC.
+        var start = Returnability.StartOfDay(new DateOnly(2026, 3, 30), Berlin);
+        Assert.Equal(new DateTimeOffset(2026, 3, 29, 22, 0, 0, TimeSpan.Zero), start);
+        Assert.Equal(TimeSpan.Zero, start.Offset);
+        // Santiago skips from 00:00 to 01:00 on 6 September 2026: the day starts at 01:00 local (04:00 UTC).
+        var santiago = TimeZoneInfo.FindSystemTimeZoneById("America/Santiago");
+        Assert.Equal(new DateTimeOffset(2026, 9, 6, 4, 0, 0, TimeSpan.Zero), Returnability.StartOfDay(new DateOnly(2026, 9, 6), santiago));
+    }
 }

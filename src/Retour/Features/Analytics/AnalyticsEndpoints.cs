@@ -44,12 +44,18 @@ public static class AnalyticsEndpoints
     private static IResult? Invalid(List<FieldError> errors) => errors.Count > 0 ? Problems.Validation(errors) : null;
 
     /// <summary>The shop's local day (periods default to it) and its currency, from the cached merchant.</summary>
-    internal sealed record Shop(DateOnly Today, string Currency);
+    internal sealed record Shop(DateOnly Today, string Currency, TimeZoneInfo Zone)
+    {
+        /// <summary>A period of local days as instants: from the start of the first to the start of the day after the last.</summary>
+        public (DateTimeOffset Start, DateTimeOffset End) Instants(AnalyticsFilter f) =>
+            (Returnability.StartOfDay(f.From, Zone), Returnability.StartOfDay(f.To.AddDays(1), Zone));
+    }
 
     internal static async Task<Shop> ShopAsync(MerchantDirectory merchants, RetourDb db, TimeProvider clock, CancellationToken ct)
     {
         var m = await merchants.GetAsync(db.Tenant.MerchantId, ct);
-        return new Shop(Returnability.LocalDate(clock.GetUtcNow(), m?.Zone ?? TimeZoneInfo.Utc), m?.Currency ?? "EUR");
+        var zone = m?.Zone ?? TimeZoneInfo.Utc;
+        return new Shop(Returnability.LocalDate(clock.GetUtcNow(), zone), m?.Currency ?? "EUR", zone);
     }
 
     /// <summary>Hour-bucket counts of one wait (a stage of <see cref="Stages.Waits"/>) from stage_hours cells, and the hours summed.</summary>
@@ -262,7 +268,7 @@ public static class AnalyticsEndpoints
         if (Invalid(errors) is { } bad) return bad;
         var current = await book.CurrentAsync(db, ct);
         if (current is null) return Problems.NotFound("This merchant has no policy yet.");
-        var (today, currency) = await ShopAsync(merchants, db, clock, ct);
+        var (today, currency, _) = await ShopAsync(merchants, db, clock, ct);
         var from = today.AddMonths(-months).DayNumber;
         var acc = new WhatIf.Accumulator(current.Value.Policy, input!.Policy!, currency);
         await foreach (var json in db.AnalyticsFacts.AsNoTracking().Where(x => x.Kind == "return" && x.Day >= from).Select(x => x.Json).AsAsyncEnumerable().WithCancellation(ct))

@@ -44,12 +44,12 @@ public static class AnalyticsInsights
         return n;
     }
 
-    private static async Task<(AnalyticsFilter? Filter, string Currency, IResult? Error)> ParseAsync(
+    private static async Task<(AnalyticsFilter? Filter, AnalyticsEndpoints.Shop Shop, IResult? Error)> ParseAsync(
         HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, List<FieldError> errors, CancellationToken ct)
     {
         var shop = await AnalyticsEndpoints.ShopAsync(merchants, db, clock, ct);
         var f = AnalyticsFilter.Parse(http.Request.Query, shop.Today, errors);
-        return (f, shop.Currency, errors.Count > 0 ? Problems.Validation(errors) : null);
+        return (f, shop, errors.Count > 0 ? Problems.Validation(errors) : null);
     }
 
     public sealed record SizingRow(string Key, string Category, long ReturnedUnits, long SoldUnits, double? ReturnRate, long SmallUnits, long LargeUnits,
@@ -61,7 +61,7 @@ public static class AnalyticsInsights
         var level = http.Request.Query["level"].ToString() is { Length: > 0 } l ? l : Rollup.Sku;
         if (level is not (Rollup.Sku or Rollup.Product)) errors.Add(new("level", "Use sku or product."));
         var min = MinUnits(http, errors);
-        var (f, _, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        var (f, shop, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
         if (f!.Active.Any(a => a.Filter != Rollup.Category))
             return Problems.Validation("category", "Sizing compares products with their category: filter by period and category only.");
@@ -96,13 +96,14 @@ public static class AnalyticsInsights
     {
         var errors = new List<FieldError>();
         var min = MinUnits(http, errors);
-        var (f, currency, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        var (f, shop, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
+        var currency = shop.Currency;
         if (f!.Active.Any(a => a.Filter != Rollup.Category))
             return Problems.Validation("category", "Suppliers are compared over a period and, at most, a category.");
         var cells = await queries.ByKeyAsync(f, Rollup.Supplier, ct);
         // Units sent back to their supplier (return to vendor), confirmed in the period: their value and the credit expected.
-        var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        var (start, end) = shop.Instants(f);
         var category = f.Category;
         // The partial index on unit_dispositions (merchant, confirmed_at) where final = 'return_to_vendor' holds only these rows.
         var rtvQuery = db.UnitDispositions.AsNoTracking()
@@ -145,8 +146,9 @@ public static class AnalyticsInsights
     public static async Task<IResult> CarrierInsight(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
         var errors = new List<FieldError>();
-        var (f, currency, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        var (f, shop, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
+        var currency = shop.Currency;
         if (f!.Carrier is not null) return Problems.Validation("carrier", "This compares carriers: leave the carrier filter out.");
         var cells = await queries.ByKeyAsync(f, Rollup.Carrier, ct);
         var total = cells.ByKey.Values.Sum(s => s.Returns);
@@ -182,18 +184,6 @@ public static class AnalyticsInsights
         return n;
     }
 
-    /// <summary>The period as instants: from the start of the first local day to the start of the day after the last.</summary>
-    private static async Task<(DateTimeOffset Start, DateTimeOffset End)> InstantsAsync(AnalyticsFilter f, RetourDb db, MerchantDirectory merchants, CancellationToken ct)
-    {
-        var zone = (await merchants.GetAsync(db.Tenant.MerchantId, ct))?.Zone ?? TimeZoneInfo.Utc;
-        DateTimeOffset At(DateOnly d)
-        {
-            var local = d.ToDateTime(TimeOnly.MinValue);
-            return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
-        }
-        return (At(f.From), At(f.To.AddDays(1)));
-    }
-
     public sealed record SerialReturnerRow(string Email, long Orders, long Returns, long ReturnedOrders, double? ReturnRate, long Units, long UsedUnits,
         string Value, IReadOnlyList<string> Signals, string? Last);
 
@@ -211,12 +201,12 @@ public static class AnalyticsInsights
         if (http.Request.Query["min_rate"].ToString() is { Length: > 0 } mr &&
             (!double.TryParse(mr, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out minRate) || minRate is < 0 or > 1))
             errors.Add(new("min_rate", "A share from 0 to 1, for example 0.5."));
-        var (f, currency, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        var (f, shop, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
+        var currency = shop.Currency;
         if (f!.Active.Count > 0)
             return Problems.Validation(f.Active[0].Filter == Rollup.Country ? "region" : f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
-        var (start, end) = await InstantsAsync(f, db, merchants, ct);
-        var zone = (await merchants.GetAsync(db.Tenant.MerchantId, ct))?.Zone ?? TimeZoneInfo.Utc;
+        var (start, end) = shop.Instants(f);
         // Every read below is a range over an index: returns by (merchant, created_at, email), units graded used by the
         // partial index on inspections (merchant, inspected_at) where grade = 'used', orders by (merchant, email, placed_at).
         var inPeriod = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null);
@@ -258,7 +248,7 @@ public static class AnalyticsInsights
             if (usedUnits >= minUsed) signals.Add("wardrobing");
             return new SerialReturnerRow(key, placed, g.Count, returnedOrders, rate, g.Sum(r => (long)unitsOf.GetValueOrDefault(r.Id)), usedUnits,
                 Currencies.Format(Currencies.Round(g.Sum(r => r.EstimateTotal), currency), currency), signals,
-                g.Count == 0 ? null : TimeZoneInfo.ConvertTime(g.Max(r => r.CreatedAt), zone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+                g.Count == 0 ? null : TimeZoneInfo.ConvertTime(g.Max(r => r.CreatedAt), shop.Zone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
         })
         .Where(r => r.Signals.Contains("high_rate") || r.Signals.Contains("wardrobing"))
         .OrderByDescending(r => r.Signals.Count).ThenByDescending(r => r.Returns).ThenByDescending(r => r.UsedUnits).ThenBy(r => r.Email, StringComparer.Ordinal).ToList();
@@ -286,7 +276,7 @@ public static class AnalyticsInsights
     public static async Task<IResult> Comments(HttpContext http, RetourDb db, AnalyticsQueries queries, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
         var errors = new List<FieldError>();
-        var (f, _, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
+        var (f, shop, error) = await ParseAsync(http, db, merchants, clock, errors, ct);
         if (error is not null) return error;
         if (f!.Active.Any(a => a.Filter != Rollup.Category))
             return Problems.Validation("category", "Comments are read over a period and, at most, a category.");
@@ -295,7 +285,7 @@ public static class AnalyticsInsights
             .Select(kv => (Picked: kv.Key[..kv.Key.IndexOf('>')], Said: kv.Key[(kv.Key.IndexOf('>') + 1)..], N: kv.Value.Returns)).ToList();
 
         // Examples: the clearest disagreement per picked reason among the newest commented returns of the period.
-        var (start, end) = await InstantsAsync(f, db, merchants, ct);
+        var (start, end) = shop.Instants(f);
         var category = f.Category;
         var recent = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end).OrderByDescending(r => r.CreatedAt).Take(400).Select(r => r.Id);
         var classifier = ReasonClassifier.Default;

@@ -32,7 +32,7 @@ public static class Allocation
         var now = clock.GetUtcNow();
         var localNow = TimeZoneInfo.ConvertTime(now, merchant.Zone).DateTime;
         // Capacity counts the parcels booked since midnight in the shop's time zone.
-        var midnight = new DateTimeOffset(localNow.Date, merchant.Zone.GetUtcOffset(localNow.Date)).ToUniversalTime();
+        var midnight = Retour.Core.Policies.Returnability.StartOfDay(DateOnly.FromDateTime(localNow), merchant.Zone);
         var booked = await db.Shipments.AsNoTracking().Where(s => s.CreatedAt >= midnight && s.CancelledAt == null)
             .GroupBy(s => s.CarrierCode).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key, x => x.Count, ct);
         var place = await logistics.GetAsync(merchant.Id, ct);

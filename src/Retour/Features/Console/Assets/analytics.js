@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const root = document.getElementById("analytics");
-  if (!root || typeof Chart === "undefined") return;
+  if (!root || typeof Chart === "undefined" || !window.RetourConsole) return;
   const $ = (sel, r) => (r || document).querySelector(sel);
   const $$ = (sel, r) => Array.from((r || document).querySelectorAll(sel));
   const texts = JSON.parse($("#analytics-texts").textContent);
@@ -49,13 +49,7 @@
     return res.ok ? { ok: true, data: body } : { ok: false, problem: body || { title: res.statusText } };
   }
 
-  function describe(p) {
-    const parts = [];
-    if (p.title) parts.push(p.title);
-    if (p.detail && p.detail !== p.title) parts.push(p.detail);
-    if (p.errors) for (const [f, m] of Object.entries(p.errors)) parts.push(f + ": " + [].concat(m).join(" "));
-    return parts.join(" — ");
-  }
+  const describe = window.RetourConsole.describe;
 
   function showError(problem) {
     const box = $("#analytics-error");

@@ -29,6 +29,8 @@
     if (problem.errors) for (const [field, msgs] of Object.entries(problem.errors)) parts.push(field + ": " + [].concat(msgs).join(" "));
     return parts.join(" — ");
   }
+  // Shared with the page scripts loaded after this one (analytics.js): one way to put an RFC 9457 problem into words.
+  window.RetourConsole = { describe };
 
   function showError(form, problem) {
     let box = $(".alert[data-form-error]", form);

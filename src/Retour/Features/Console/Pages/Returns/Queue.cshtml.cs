@@ -134,12 +134,7 @@ public sealed class QueueModel : ConsolePage
         return q;
     }
 
-    private DateTimeOffset Start(DateOnly day)
-    {
-        var local = day.ToDateTime(TimeOnly.MinValue);
-        // In UTC: PostgreSQL's timestamptz takes no other offset.
-        return new DateTimeOffset(local, Merchant.Zone.GetUtcOffset(local)).ToUniversalTime();
-    }
+    private DateTimeOffset Start(DateOnly day) => Retour.Core.Policies.Returnability.StartOfDay(day, Merchant.Zone);
 
     public bool Filtered => !string.IsNullOrEmpty(Search) || Status is not null || Reason is not null || Method is not null || Carrier is not null ||
                             Flag is not null || From is not null || To is not null || View is not null || Drill.Count > 0;
