@@ -157,7 +157,7 @@ public static class AnalyticsInsights
         // Each carrier's own time-in-stage histograms are the cells under its filter: one query for all of them when no
         // other filter is set (with one, each carrier's cells are summed from facts).
         var byScope = f.Active.Count == 0
-            ? await queries.ByScopeAndKeyAsync(f, [.. carriers.Select(c => Rollup.Scope(Rollup.Carrier, c.Key))], Rollup.StageHours, ct)
+            ? await queries.HistogramsByScopeAsync(f, [.. carriers.Select(c => Rollup.Scope(Rollup.Carrier, c.Key))], Rollup.StageHours, ct)
             : null;
         foreach (var (carrier, s) in carriers)
         {

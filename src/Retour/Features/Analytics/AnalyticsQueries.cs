@@ -113,10 +113,11 @@ public sealed class AnalyticsQueries(RetourDb db)
     }
 
     /// <summary>
-    /// Sums per key of one dimension under each of several scopes (for example every carrier's own cells), in one query:
-    /// only for a period with no other filter.
+    /// Hour-bucket histograms (returns, cycle count and hours per key; the other measures stay zero) of one dimension
+    /// under each of several scopes, for example every carrier's own stage times, in one query: only for a period with
+    /// no other filter.
     /// </summary>
-    public async Task<Dictionary<string, Dictionary<string, Sums>>> ByScopeAndKeyAsync(AnalyticsFilter f, IReadOnlyList<string> scopes, string dim, CancellationToken ct)
+    public async Task<Dictionary<string, Dictionary<string, Sums>>> HistogramsByScopeAsync(AnalyticsFilter f, IReadOnlyList<string> scopes, string dim, CancellationToken ct)
     {
         int from = f.From.DayNumber, to = f.To.DayNumber;
         var list = scopes.ToList();
