@@ -219,7 +219,8 @@ public static class Commands
                 return 1;
             }
             Console.WriteLine($"Added {report.Returns:N0} returns ({report.ReturnLines:N0} lines) from {report.Orders:N0} orders ({report.OrderLines:N0} lines), " +
-                              $"{report.Refunds:N0} refunds, {report.Inspections:N0} inspections, {report.AuditEvents:N0} audit events and {report.RollupCells:N0} rollup cells " +
+                              $"{report.Refunds:N0} refunds, {report.Inspections:N0} inspections, {report.AuditEvents:N0} audit events, {report.RollupCells:N0} rollup cells " +
+                              $"and {report.Shoppers:N0} shopper profiles " +
                               $"in {report.Elapsed.TotalSeconds:N0} s ({report.WriteTime.TotalSeconds:N0} s of it writing).");
             return 0;
         });

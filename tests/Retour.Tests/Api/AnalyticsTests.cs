@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Retour.Features.Analytics;
 using Retour.Features.Demo;
+using Retour.Infrastructure;
 using Retour.Infrastructure.Db;
 using Retour.Tests.Support;
 using Xunit;
@@ -49,6 +50,11 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
             .ToDictionary(r => $"{r.Scope}|{r.Dim}|{r.Day}|{r.Key}", r => string.Join(',', r.Returns, r.Units, r.Value, r.RefundTotal, r.FeesTotal,
                 r.RecoveredValue, r.StoreCredit, r.Exchanges, r.AutoApproved, r.CycleCount, Math.Round(r.CycleHours, 3).ToString(CultureInfo.InvariantCulture),
                 r.SmallUnits, r.LargeUnits, r.QualityUnits, r.UsedUnits, r.Orders, r.SoldUnits, r.SoldValue)));
+
+    /// <summary>Every shopper profile of a merchant (history entries sorted: SQLite's rebuild keeps no order).</summary>
+    private Task<Dictionary<string, string>> ProfilesAsync(Guid merchantId) => app.WithDb(merchantId, async db =>
+        (await db.AnalyticsShoppers.AsNoTracking().ToListAsync()).ToDictionary(s => s.Email, s => string.Join(',', s.Returns, s.UsedUnits,
+            s.LastReturnAt.ToUnixTimeMilliseconds(), s.History is null ? "-" : string.Join(' ', s.History.Split(' ').Order(StringComparer.Ordinal)))));
 
     /// <summary>Queues every return and order of the merchant again and drains the worker: a full rebuild from the raw rows.</summary>
     private async Task RecomputeAllAsync(Guid merchantId)
@@ -139,11 +145,30 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.Equal(3, L(funnel["stages"]![0], "returns"));
         Assert.Equal("requested", funnel["stages"]![0].Str("stage"));
 
-        // A full recomputation from the raw rows leaves every cell as it was.
+        // The worker keeps each shopper's profile: A-1's shopper made two returns of one order, A-2's one.
+        var profiles = await ProfilesAsync(m.Id);
+        Assert.Equal(2, profiles.Count);
+        Assert.StartsWith("2,0,", profiles["a-1@example.com"]);
+        Assert.Equal(2, profiles["a-1@example.com"].Split(',')[3].Split(' ').Length);
+        var serial = (await m.Client.Get("/api/v1/analytics/insights/serial-returners?min_returns=2&min_rate=1")).Expect(HttpStatusCode.OK);
+        var row = Assert.Single(serial["rows"]!.AsArray());
+        Assert.Equal("a-1@example.com", row.Str("email"));
+        Assert.Equal(2, L(row, "returns"));
+        Assert.Equal(1, L(row, "orders"));
+        Assert.Equal(1, L(row, "returned_orders"));
+        Assert.Equal(2, L(row, "units"));
+        Assert.Equal("130.00", row.Str("value"));          // what the shopper gets back: 20, and 100 as store credit with its 10 % bonus
+        Assert.Equal(["many_returns", "high_rate"], row!["signals"]!.AsArray().Select(x => x!.GetValue<string>()).ToArray());
+        // Outside the period (it ends before the returns were made) no one is counted.
+        var earlier = DateTime.UtcNow.AddDays(-30).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        Assert.Equal(0, L((await m.Client.Get($"/api/v1/analytics/insights/serial-returners?min_returns=1&min_rate=0&from={earlier}&to={earlier}")).Expect(HttpStatusCode.OK), "total_rows"));
+
+        // A full recomputation from the raw rows leaves every cell and profile as it was.
         var before = await SnapshotAsync(m.Id);
         Assert.NotEmpty(before);
         await RecomputeAllAsync(m.Id);
         Assert.Equal(before, await SnapshotAsync(m.Id));
+        Assert.Equal(profiles, await ProfilesAsync(m.Id));
     }
 
     [Fact]
@@ -285,6 +310,20 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
             r => Assert.True(L(r, "returns") >= 3 && D(r, "return_rate") >= 0.5, r!.ToJsonString()));
         Assert.Contains(flagged, r => r!["signals"]!.AsArray().Any(x => x!.GetValue<string>() == "wardrobing") && L(r, "used_units") >= 2);
         Assert.StartsWith("email,orders,returns", await m.Client.GetStringAsync($"/api/v1/analytics/insights/serial-returners?from={from}&format=csv"));
+        // Against a direct count over the rows: every shopper's returns and used units in the period, and exactly the
+        // shoppers with two used units are flagged for wardrobing (the profiles leave no one out).
+        var periodStart = Retour.Core.Policies.Returnability.StartOfDay(DateOnly.Parse(from, CultureInfo.InvariantCulture), TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
+        var direct = await app.WithDb(m.Id, async db => (await db.Returns.Where(r => r.CreatedAt >= periodStart && r.CustomerEmail != null)
+                .Select(r => new { r.CustomerEmail, Used = db.Inspections.Count(i => i.ReturnId == r.Id && i.Grade == Retour.Core.Warehouse.Grade.Used) }).ToListAsync())
+            .GroupBy(r => r.CustomerEmail!).ToDictionary(g => g.Key, g => (Returns: (long)g.Count(), Used: (long)g.Sum(r => r.Used))));
+        var all = (await m.Client.Get($"/api/v1/analytics/insights/serial-returners?from={from}&min_returns=3&limit=500")).Expect(HttpStatusCode.OK);
+        Assert.False(all["truncated"]!.GetValue<bool>());
+        var listed = all["rows"]!.AsArray();
+        Assert.Equal(L(all, "total_rows"), listed.Count);
+        Assert.All(listed, r => Assert.Equal(direct[r.Str("email")], (L(r, "returns"), L(r, "used_units"))));
+        Assert.Equal(direct.Where(kv => kv.Value.Used >= 2).Select(kv => kv.Key).Order(StringComparer.Ordinal),
+            listed.Where(r => r!["signals"]!.AsArray().Any(x => x!.GetValue<string>() == "wardrobing")).Select(r => r.Str("email")).Order(StringComparer.Ordinal));
+        Assert.True(direct.Count(kv => kv.Value.Returns >= 3) >= listed.Count(r => r!["signals"]!.AsArray().Any(x => x!.GetValue<string>() == "high_rate")));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/serial-returners?min_rate=2")).Status);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/serial-returners?carrier=dhl")).Status);
         // Comments in shoppers' words, classified: per picked reason, how many agree.
@@ -299,9 +338,21 @@ public sealed class AnalyticsTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.Contains(words["rows"]!.AsArray(), r => D(r, "agreement") > 0.5);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await m.Client.Get("/api/v1/analytics/insights/sizing?level=colour")).Status);
 
-        // The facts the generator wrote are exactly what the live path rebuilds from its rows.
+        // The facts and shopper profiles the generator wrote are exactly what the live path rebuilds from its rows.
         var before = await SnapshotAsync(m.Id);
+        var profilesBefore = await ProfilesAsync(m.Id);
+        Assert.Equal(direct.Count, profilesBefore.Count(p => direct.ContainsKey(p.Key)));
+        Assert.Contains(profilesBefore.Values, p => !p.StartsWith("1,", StringComparison.Ordinal));
         await RecomputeAllAsync(m.Id);
+        Assert.Equal(profilesBefore, await ProfilesAsync(m.Id));
+        // Schema 15's fill of an upgraded database gives the same profiles.
+        await app.WithDb(m.Id, async db =>
+        {
+            var fill = Migrator.Scripts(db.IsPostgres ? DbProvider.Postgres : DbProvider.Sqlite).Single(x => x.Version == 15).Sql;
+            await db.AnalyticsShoppers.ExecuteDeleteAsync();
+            return await db.Database.ExecuteSqlRawAsync(fill[fill.IndexOf("INSERT INTO analytics_shoppers", StringComparison.Ordinal)..]);
+        });
+        Assert.Equal(profilesBefore, await ProfilesAsync(m.Id));
         var after = await SnapshotAsync(m.Id);
         var changed = before.Where(kv => after.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => $"{kv.Key}: {kv.Value} -> {after.GetValueOrDefault(kv.Key)}")
             .Concat(after.Where(kv => !before.ContainsKey(kv.Key)).Select(kv => $"{kv.Key}: (none) -> {kv.Value}")).Take(8).ToList();

@@ -172,4 +172,23 @@ public sealed class AnalyticsCoreTests
         Assert.True(r.Simulated.RefundTotal < r.Current.RefundTotal);
         Assert.Contains(r.Notes, n => n.Contains("never made", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void ShopperHistory_CountsAPeriodExactly_AtItsEdges()
+    {
+        var midnight = new DateTimeOffset(2026, 3, 1, 23, 0, 0, TimeSpan.Zero); // a Berlin midnight
+        var history = ShopperHistory.Write([(midnight.AddTicks(-1), 0), (midnight, 2), (midnight.AddDays(1).AddTicks(-1), 1), (midnight.AddDays(1), 5)])!;
+        Assert.Equal(4, history.Split(' ').Length);
+        Assert.Equal((2L, 3L), ShopperHistory.Count(history, midnight, midnight.AddDays(1)));   // the first second in, the last tick out
+        Assert.Equal((4L, 8L), ShopperHistory.Count(history, midnight.AddDays(-1), midnight.AddDays(2)));
+        Assert.Equal((0L, 0L), ShopperHistory.Count(history, midnight.AddDays(2), midnight.AddDays(3)));
+        Assert.Equal((0L, 0L), ShopperHistory.Count("", midnight, midnight.AddDays(1)));
+        Assert.Equal((1L, 0L), ShopperHistory.Count(ShopperHistory.Write([(midnight, 0)])!, midnight, midnight.AddSeconds(1)));
+        // Times before 1970 and entries in any order (SQLite's rebuild sets none).
+        Assert.Equal((1L, 0L), ShopperHistory.Count("1772406000:2 -10 1772406000", DateTimeOffset.UnixEpoch.AddSeconds(-10), DateTimeOffset.UnixEpoch));
+        Assert.Equal((2L, 2L), ShopperHistory.Count("1772406000:2 -10 1772406000", midnight, midnight.AddDays(1)));
+        Assert.Null(ShopperHistory.Write(Enumerable.Range(0, ShopperHistory.MaxReturns + 1).Select(i => (midnight.AddMinutes(i), 0L))));
+        Assert.NotNull(ShopperHistory.Write(Enumerable.Range(0, ShopperHistory.MaxReturns).Select(i => (midnight.AddMinutes(i), 0L))));
+        Assert.Throws<FormatException>(() => ShopperHistory.Count("12:x", DateTimeOffset.UnixEpoch, midnight));
+    }
 }

@@ -99,3 +99,38 @@ public sealed class AnalyticsPending
         }
     }
 }
+
+/// <summary>
+/// A shopper's lifetime returns with this merchant: how many, how many units came back graded used, when the last was
+/// made, and each return's time with its used units (<see cref="History"/>). Kept exact by <see cref="AnalyticsWorker"/>
+/// (recounted from the returns whenever one of the shopper's returns is queued). The serial-returners insight reads it
+/// to find, without grouping a period's returns, the few shoppers who can meet its thresholds (a shopper with k returns
+/// in a period has at least k in a lifetime and a last one after the period's start), and counts their period from the
+/// history.
+/// </summary>
+public sealed class AnalyticsShopper : ITenantOwned
+{
+    public Guid MerchantId { get; set; }
+    public required string Email { get; init; }
+    public long Returns { get; set; }
+    public long UsedUnits { get; set; }
+    public DateTimeOffset LastReturnAt { get; set; }
+    /// <summary>
+    /// Every return as "unix-seconds" or "unix-seconds:used-units", separated by spaces, in no set order; null above
+    /// <see cref="Retour.Core.Analytics.ShopperHistory.MaxReturns"/> returns (such a shopper is counted from the returns instead).
+    /// </summary>
+    public string? History { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    internal sealed class Config : IEntityTypeConfiguration<AnalyticsShopper>
+    {
+        public void Configure(EntityTypeBuilder<AnalyticsShopper> b)
+        {
+            b.HasKey(x => new { x.MerchantId, x.Email });
+            b.Property(x => x.Email).HasMaxLength(320);
+            // A threshold and "a return since the period began", both checked in the index before any row is read.
+            b.HasIndex(x => new { x.MerchantId, x.Returns, x.LastReturnAt });
+            b.HasIndex(x => new { x.MerchantId, x.UsedUnits, x.LastReturnAt });
+        }
+    }
+}

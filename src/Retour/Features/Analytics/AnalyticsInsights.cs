@@ -29,7 +29,7 @@ public static class AnalyticsInsights
         analytics.MapGet("/insights/serial-returners", SerialReturners).RequireScope(Scopes.ReturnsRead).WithName("AnalyticsSerialReturners")
             .WithSummary("Shoppers who return most of what they buy, or return it worn")
             .WithDescription("Period only. min_returns (default 5) and min_rate (default 0.5, orders returned over orders placed in the period) flag serial " +
-                             "returners; min_used (default 2, units graded used in the period) flags wardrobing. limit (default 50, at most 500). Sorted by signals, then returns.");
+                             "returners; min_used (default 2, units graded used among the shopper's returns made in the period) flags wardrobing. limit (default 50, at most 500). Sorted by signals, then returns.");
         analytics.MapGet("/insights/comments", Comments).RequireScope(Scopes.ReturnsRead).WithName("AnalyticsComments")
             .WithSummary("Shoppers' comments classified by reason, against the reason they picked")
             .WithDescription("Period, category. Every comment is classified by the multilingual classifier when its return's facts are built; " +
@@ -184,12 +184,20 @@ public static class AnalyticsInsights
         return n;
     }
 
+    private sealed record ShopperPeriod(long Orders, long ReturnedOrders, double? Rate, long Units, decimal Value, DateTimeOffset? Last);
+
     public sealed record SerialReturnerRow(string Email, long Orders, long Returns, long ReturnedOrders, double? ReturnRate, long Units, long UsedUnits,
         string Value, IReadOnlyList<string> Signals, string? Last);
 
+    /// <summary>Shoppers the lifetime profiles let through to be counted over the period, strongest first.</summary>
+    public const int ProfileCandidates = 20_000;
+
     /// <summary>
-    /// Serial returners and wardrobing over a period, from the returns themselves (a shopper's identity is not kept in the
-    /// cells): the period's returns grouped by shopper, then the candidates' orders and units graded used.
+    /// Serial returners and wardrobing over a period. A shopper's identity is not kept in the cells, and grouping a
+    /// period's returns by shopper costs a second at a million returns, so the lifetime profiles
+    /// (<see cref="AnalyticsShopper"/>) pick who can meet a threshold (at least k returns, or k used units, in a lifetime,
+    /// with a return since the period began), and each one's history counts the period exactly. Used units are those of
+    /// the shopper's returns made in the period, as in the cells.
     /// </summary>
     public static async Task<IResult> SerialReturners(HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
@@ -207,59 +215,86 @@ public static class AnalyticsInsights
         if (f!.Active.Count > 0)
             return Problems.Validation(f.Active[0].Filter == Rollup.Country ? "region" : f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
         var (start, end) = shop.Instants(f);
-        // Every read below is a range over an index: returns by (merchant, created_at, email), units graded used by the
-        // partial index on inspections (merchant, inspected_at) where grade = 'used', orders by (merchant, email, placed_at).
-        var inPeriod = db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null);
-        var many = (await inPeriod.GroupBy(r => r.CustomerEmail!).Where(g => g.Count() >= minReturns).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
-            .ToDictionary(x => x.Key, x => x.N);
-        // Two steps, each on an index: the period's used units per return, then those returns' shoppers by primary key.
-        var usedPerReturn = await db.Inspections.AsNoTracking()
-            .Where(i => i.Grade == Retour.Core.Warehouse.Grade.Used && i.InspectedAt >= start && i.InspectedAt < end)
-            .GroupBy(i => i.ReturnId).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct);
-        var usedIds = usedPerReturn.Select(x => x.Key).ToList();
-        var shopperOf = await db.Returns.AsNoTracking().Where(r => usedIds.Contains(r.Id) && r.CustomerEmail != null)
-            .Select(r => new { r.Id, Email = r.CustomerEmail! }).ToDictionaryAsync(r => r.Id, r => r.Email, ct);
-        var used = usedPerReturn.Where(x => shopperOf.ContainsKey(x.Key)).GroupBy(x => shopperOf[x.Key]).ToDictionary(g => g.Key, g => (long)g.Sum(x => x.N));
-        // The strongest candidates first, so a cut (at 5,000) drops the weakest, and says so.
-        var flagged = many.Keys.Union(used.Where(kv => kv.Value >= minUsed).Select(kv => kv.Key))
-            .OrderByDescending(e => many.GetValueOrDefault(e)).ThenByDescending(e => used.GetValueOrDefault(e)).ThenBy(e => e, StringComparer.Ordinal).ToList();
-        var candidates = flagged.Take(5000).ToList();
-        var returns = await inPeriod.Where(r => candidates.Contains(r.CustomerEmail!))
-            .Select(r => new { Email = r.CustomerEmail!, r.Id, r.OrderId, r.EstimateTotal, r.CreatedAt }).ToListAsync(ct);
-        var returnIds = returns.Select(r => r.Id).ToList();
-        var unitsOf = (await db.ReturnLines.AsNoTracking().Where(l => returnIds.Contains(l.ReturnId)).GroupBy(l => l.ReturnId)
-            .Select(g => new { g.Key, N = g.Sum(l => l.Quantity) }).ToListAsync(ct)).ToDictionary(x => x.Key, x => x.N);
-        var orders = (await db.Orders.AsNoTracking().Where(o => o.CustomerEmail != null && candidates.Contains(o.CustomerEmail) && o.PlacedAt >= start && o.PlacedAt < end)
-                .GroupBy(o => o.CustomerEmail!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
-            .ToDictionary(x => x.Key, x => (long)x.N);
-        var byEmail = returns.ToLookup(r => r.Email);
-        // Rows come from the candidates: a shopper whose used units were graded in the period may have returned before it.
-        var rows = candidates.Select(key =>
+        // Who can meet a threshold: two index ranges on the profiles (lifetime returns, lifetime used units); their
+        // histories count the period. The few shoppers too busy to keep one are counted from the returns.
+        var profiled = await db.AnalyticsShoppers.AsNoTracking()
+            // Thresholds as constants, and an order no index gives: PostgreSQL's generic plan would otherwise walk every
+            // profile down the returns index (for the order) and filter, 20 times slower.
+            .Where(s => s.LastReturnAt >= start && (s.Returns >= EF.Constant(minReturns) || s.UsedUnits >= EF.Constant(minUsed)))
+            .OrderByDescending(s => s.Returns + s.UsedUnits).ThenBy(s => s.Email)
+            .Select(s => new { s.Email, s.History }).Take(ProfileCandidates + 1).ToListAsync(ct);
+        var cut = profiled.Count > ProfileCandidates;
+        if (cut) profiled.RemoveAt(ProfileCandidates);
+        var counted = profiled.Where(p => p.History is not null)
+            .Select(p => { var (n, u) = ShopperHistory.Count(p.History!, start, end); return (p.Email, Returns: n, Used: u); }).ToList();
+        var busy = profiled.Where(p => p.History is null).Select(p => p.Email).ToList();
+        if (busy.Count > 0)
         {
-            var g = byEmail[key].ToList();
-            var returnedOrders = g.Select(r => r.OrderId).Distinct().LongCount();
-            // Orders returned in the period may have been placed before it: the rate never goes above 1.
-            var placed = Math.Max(orders.GetValueOrDefault(key), returnedOrders);
-            var rate = Sums.Ratio(returnedOrders, placed);
-            var usedUnits = used.GetValueOrDefault(key);
-            var signals = new List<string>();
-            if (g.Count >= minReturns) signals.Add("many_returns");
-            if (g.Count >= minReturns && rate >= minRate) signals.Add("high_rate");
-            if (usedUnits >= minUsed) signals.Add("wardrobing");
-            return new SerialReturnerRow(key, placed, g.Count, returnedOrders, rate, g.Sum(r => (long)unitsOf.GetValueOrDefault(r.Id)), usedUnits,
-                Currencies.Format(Currencies.Round(g.Sum(r => r.EstimateTotal), currency), currency), signals,
-                g.Count == 0 ? null : TimeZoneInfo.ConvertTime(g.Max(r => r.CreatedAt), shop.Zone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-        })
-        .Where(r => r.Signals.Contains("high_rate") || r.Signals.Contains("wardrobing"))
-        .OrderByDescending(r => r.Signals.Count).ThenByDescending(r => r.Returns).ThenByDescending(r => r.UsedUnits).ThenBy(r => r.Email, StringComparer.Ordinal).ToList();
+            var theirs = await db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null && busy.Contains(r.CustomerEmail))
+                .Select(r => new { Email = r.CustomerEmail!, Used = db.Inspections.Count(i => i.ReturnId == r.Id && i.Grade == Retour.Core.Warehouse.Grade.Used) })
+                .ToListAsync(ct);
+            counted.AddRange(theirs.GroupBy(r => r.Email, StringComparer.Ordinal).Select(g => (g.Key, (long)g.Count(), g.Sum(r => (long)r.Used))));
+        }
+        // The period's returns and orders of some shoppers: what a row shows, and the rate behind high_rate.
+        async Task<Dictionary<string, ShopperPeriod>> DetailsAsync(List<string> emails)
+        {
+            var theirs = await db.Returns.AsNoTracking()
+                .Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null && emails.Contains(r.CustomerEmail))
+                .Select(r => new { Email = r.CustomerEmail!, r.Id, r.OrderId, r.EstimateTotal, r.CreatedAt }).ToListAsync(ct);
+            var ids = theirs.Select(r => r.Id).ToList();
+            var unitsOf = (await db.ReturnLines.AsNoTracking().Where(l => ids.Contains(l.ReturnId)).GroupBy(l => l.ReturnId)
+                .Select(g => new { g.Key, N = g.Sum(l => l.Quantity) }).ToListAsync(ct)).ToDictionary(x => x.Key, x => (long)x.N);
+            var placed = (await db.Orders.AsNoTracking().Where(o => o.CustomerEmail != null && emails.Contains(o.CustomerEmail) && o.PlacedAt >= start && o.PlacedAt < end)
+                    .GroupBy(o => o.CustomerEmail!).Select(g => new { g.Key, N = g.Count() }).ToListAsync(ct))
+                .ToDictionary(x => x.Key, x => (long)x.N);
+            var byEmail = theirs.ToLookup(r => r.Email, StringComparer.Ordinal);
+            return emails.ToDictionary(e => e, e =>
+            {
+                var g = byEmail[e].ToList();
+                var returnedOrders = g.Select(r => r.OrderId).Distinct().LongCount();
+                // Orders returned in the period may have been placed before it: the rate never goes above 1.
+                var orders = Math.Max(placed.GetValueOrDefault(e), returnedOrders);
+                return new ShopperPeriod(orders, returnedOrders, Sums.Ratio(returnedOrders, orders), g.Sum(r => unitsOf.GetValueOrDefault(r.Id)),
+                    g.Sum(r => r.EstimateTotal), g.Count == 0 ? null : g.Max(r => r.CreatedAt));
+            }, StringComparer.Ordinal);
+        }
+
+        counted = [.. counted.Where(x => x.Returns >= minReturns || x.Used >= minUsed)];
+        // The rate is needed for every shopper with many returns (high_rate), the strongest 5,000 of them (a cut says so);
+        // the rest of a row only for the rows shown.
+        var many = counted.Where(x => x.Returns >= minReturns).OrderByDescending(x => x.Returns).ThenByDescending(x => x.Used)
+            .ThenBy(x => x.Email, StringComparer.Ordinal).ToList();
+        var rated = many.Take(5000).ToList();
+        var details = await DetailsAsync([.. rated.Select(x => x.Email)]);
+        var listed = counted.Select(x =>
+            {
+                var signals = new List<string>();
+                if (x.Returns >= minReturns) signals.Add("many_returns");
+                if (details.TryGetValue(x.Email, out var d) && d.Rate >= minRate) signals.Add("high_rate");
+                if (x.Used >= minUsed) signals.Add("wardrobing");
+                return (x.Email, x.Returns, x.Used, Signals: signals);
+            })
+            .Where(x => x.Signals.Contains("high_rate") || x.Signals.Contains("wardrobing"))
+            .OrderByDescending(x => x.Signals.Count).ThenByDescending(x => x.Returns).ThenByDescending(x => x.Used).ThenBy(x => x.Email, StringComparer.Ordinal).ToList();
+        var shown = CsvExport.Wanted(http) ? listed : listed.Take(limit).ToList();
+        var missing = shown.Select(x => x.Email).Where(e => !details.ContainsKey(e)).ToList();
+        if (missing.Count > 0)
+            foreach (var (e, d) in await DetailsAsync(missing)) details[e] = d;
+        var rows = shown.Select(x =>
+        {
+            var d = details[x.Email];
+            return new SerialReturnerRow(x.Email, d.Orders, x.Returns, d.ReturnedOrders, d.Rate, d.Units, x.Used,
+                Currencies.Format(Currencies.Round(d.Value, currency), currency), x.Signals,
+                d.Last is { } last ? TimeZoneInfo.ConvertTime(last, shop.Zone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : null);
+        }).ToList();
         if (CsvExport.Wanted(http))
             return CsvExport.Result("serial-returners.csv", ["email", "orders", "returns", "returned_orders", "return_rate", "units", "used_units", "value", "signals", "last_return"],
                 rows.Select(r => new object?[] { r.Email, r.Orders, r.Returns, r.ReturnedOrders, r.ReturnRate, r.Units, r.UsedUnits, r.Value, string.Join(' ', r.Signals), r.Last }));
         return TypedResults.Ok(new
         {
-            currency, min_returns = minReturns, min_rate = minRate, min_used = minUsed, total_rows = rows.Count,
-            truncated = flagged.Count > candidates.Count,
-            rows = rows.Take(limit),
+            currency, min_returns = minReturns, min_rate = minRate, min_used = minUsed, total_rows = listed.Count,
+            truncated = cut || many.Count > rated.Count,
+            rows,
         });
     }
 

@@ -56,8 +56,8 @@ public static class AnalyticsQueue
 
 /// <summary>
 /// Drains <see cref="AnalyticsPending"/> in batches: for each return or order it reads the current state, builds the
-/// fact, and writes new-minus-old into <see cref="AnalyticsRollup"/> with the new fact, in one transaction per
-/// merchant. A crash leaves the rows queued (they are deleted in that transaction); on PostgreSQL the fact rows are
+/// fact, and writes new-minus-old into <see cref="AnalyticsRollup"/> with the new fact, and recounts the returns'
+/// shoppers (<see cref="ShopperProfiles"/>), in one transaction per merchant. A crash leaves the rows queued (they are deleted in that transaction); on PostgreSQL the fact rows are
 /// locked, so two workers cannot count one change twice.
 /// </summary>
 public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader loader, RetourSettings settings, TimeProvider clock, ILogger<AnalyticsWorker> log)
@@ -160,6 +160,7 @@ public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader load
                 else if (old is not null) db.AnalyticsFacts.Remove(old);
             }
             await RollupWriter.ApplyAsync(db, merchantId, delta, ct);
+            await ShopperProfiles.RefreshAsync(db, [.. items.Where(i => i.Kind == "return").Select(i => i.EntityId)], now, ct);
             await db.SaveChangesAsync(ct);
             foreach (var version in items.GroupBy(i => i.Version))
             {

@@ -23,6 +23,8 @@ public sealed record GenerateReport(long Orders, long OrderLines, long Returns, 
 {
     /// <summary>Of <see cref="Elapsed"/>, the time spent writing to the database.</summary>
     public TimeSpan WriteTime { get; init; }
+    /// <summary>Shopper profiles recounted at the end (every shopper of the merchant).</summary>
+    public long Shoppers { get; init; }
 }
 
 /// <summary>Progress of a run: returns written so far of the target, and what it is doing.</summary>
@@ -110,7 +112,7 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
         var run = new Run(o, merchant.Id, merchant.Zone, merchant.Currency, policy.Row.Id, policy.Row.Version, policy.Policy, products, carriers, warehouses,
             clock.GetUtcNow(), existing);
         await run.GenerateAsync(scopes, progress, ct);
-        return run.Report(started.Elapsed) with { WriteTime = run.FlushTime.Elapsed };
+        return run.Report(started.Elapsed) with { WriteTime = run.FlushTime.Elapsed, Shoppers = run.Shoppers };
     }
 
     /// <summary>One run: chronological days, each day's orders, their returns, written in chunks (one transaction each).</summary>
@@ -127,6 +129,7 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
         private string? Said(string? comment) =>
             comment is null ? null : _said.TryGetValue(comment, out var s) ? s : _said[comment] = FactLoader.Classify(comment)!;
         private long _written;
+        public long Shoppers { get; private set; }
         private long _orders, _orderLines, _returns, _returnLines, _refunds, _inspections, _audits, _cells;
         private int _orderSeq;
         /// <summary>Where the inspections of the return being made start in the chunk.</summary>
@@ -263,6 +266,16 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
             await FlushAsync();
             queue.Writer.TryComplete();
             await writer;
+            // The shoppers' lifetime counts, in one statement over everything written (exact, however often this runs).
+            progress?.Report(new GenerateProgress(_returns, o.Returns, "shopper profiles"));
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+                FlushTime.Start();
+                using (await db.WriteSlotAsync(ct))
+                    Shoppers = await ShopperProfiles.RebuildAsync(db, merchantId, now, ct);
+                FlushTime.Stop();
+            }
             progress?.Report(new GenerateProgress(_returns, o.Returns, "done"));
         }
 

@@ -70,8 +70,6 @@ public sealed class Inspection : ITenantOwned
             b.HasOne<ReturnLine>().WithMany().HasForeignKey(x => x.ReturnLineId).OnDelete(DeleteBehavior.Restrict);
             b.HasIndex(x => new { x.ReturnLineId, x.Unit }).IsUnique();
             b.HasIndex(x => x.ReturnId);
-            // Wardrobing (units graded used) over a period (analytics) reads only these rows.
-            b.HasIndex(x => new { x.MerchantId, x.InspectedAt }).HasDatabaseName("IX_inspections_used").HasFilter("grade = 'used'");
             b.Property(x => x.OrderLineRef).HasMaxLength(64);
             b.Property(x => x.Grade).HasMaxLength(32).HasConversion(CodeConverter<Grade>.Instance);
             b.Property(x => x.ChecklistJson).HasMaxLength(4000);

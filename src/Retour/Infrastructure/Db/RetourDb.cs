@@ -70,6 +70,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
     public DbSet<Features.Analytics.AnalyticsRollup> AnalyticsRollups => Set<Features.Analytics.AnalyticsRollup>();
     public DbSet<Features.Analytics.AnalyticsFact> AnalyticsFacts => Set<Features.Analytics.AnalyticsFact>();
     public DbSet<Features.Analytics.AnalyticsPending> AnalyticsPending => Set<Features.Analytics.AnalyticsPending>();
+    public DbSet<Features.Analytics.AnalyticsShopper> AnalyticsShoppers => Set<Features.Analytics.AnalyticsShopper>();
 
     public TenantContext Tenant => tenant;
 
@@ -131,6 +132,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         mb.ApplyConfiguration(new Features.Analytics.AnalyticsRollup.Config());
         mb.ApplyConfiguration(new Features.Analytics.AnalyticsFact.Config());
         mb.ApplyConfiguration(new Features.Analytics.AnalyticsPending.Config());
+        mb.ApplyConfiguration(new Features.Analytics.AnalyticsShopper.Config());
 
         TenantFilter<ApiKey>(mb);
         TenantFilter<Order>(mb);
@@ -171,6 +173,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
         TenantFilter<Features.Staff.SavedView>(mb);
         TenantFilter<Features.Analytics.AnalyticsRollup>(mb);
         TenantFilter<Features.Analytics.AnalyticsFact>(mb);
+        TenantFilter<Features.Analytics.AnalyticsShopper>(mb);
 
         SnakeCaseNames.Apply(mb, new Dictionary<Type, string>
         {
@@ -220,6 +223,7 @@ public sealed class RetourDb(DbContextOptions<RetourDb> options, TenantContext t
             [typeof(Features.Analytics.AnalyticsRollup)] = "analytics_rollups",
             [typeof(Features.Analytics.AnalyticsFact)] = "analytics_facts",
             [typeof(Features.Analytics.AnalyticsPending)] = "analytics_pending",
+            [typeof(Features.Analytics.AnalyticsShopper)] = "analytics_shoppers",
         });
     }
 
