@@ -107,6 +107,32 @@ public sealed class WarehouseAndRefundTests(FastRefundApp app) : IClassFixture<F
     }
 
     [Fact]
+    public async Task APartlyInspectedReturn_CountsItsUsedUnits_BeforeTheLastUnitIsGraded()
+    {
+        var m = await app.NewMerchantAsync();
+        var rma = await ReceivedAsync(m, "U-1", qty: 2);
+        // First the analytics have counted the receipt (so nothing queued before the inspection can count it instead).
+        var id = await app.WithDb(m.Id, db => db.Returns.Where(r => r.Rma == rma).Select(r => r.Id).SingleAsync());
+        for (var i = 0; i < 150 && !await app.WithDb(m.Id, db => db.AnalyticsFacts.AnyAsync(f => f.EntityId == id && f.Json.Contains("\"status\":\"received\""))); i++)
+            await Task.Delay(200);
+        await Task.Delay(500);
+        Assert.False(await app.WithDb(m.Id, db => db.AnalyticsPending.AnyAsync(p => p.EntityId == id)));
+        var partial = (await m.Client.Post($"/api/v1/returns/{rma}/inspections", new { lines = new[] { Unit(1, "used") } })).Expect(HttpStatusCode.OK);
+        Assert.Equal("received", partial.Str("status"));
+        // No status change, yet the shopper's profile (serial returners, wardrobing) and the cells count the used unit.
+        var email = await app.WithDb(m.Id, db => db.Returns.Where(r => r.Rma == rma).Select(r => r.CustomerEmail!).SingleAsync());
+        long used = -1, cells = -1;
+        for (var i = 0; i < 150 && (used != 1 || cells != 1); i++)
+        {
+            await Task.Delay(200);
+            used = await app.WithDb(m.Id, db => db.AnalyticsShoppers.Where(s => s.Email == email).Select(s => s.UsedUnits).SingleOrDefaultAsync());
+            cells = await app.WithDb(m.Id, db => db.AnalyticsRollups.Where(r => r.Scope == "" && r.Dim == "reason").SumAsync(r => r.UsedUnits));
+        }
+        Assert.Equal(1, used);
+        Assert.Equal(1, cells);
+    }
+
+    [Fact]
     public async Task Inspection_ProposesDispositions_TheRefundFollows_AndTheReturnClosesWhenEveryUnitIsDisposed()
     {
         var m = await app.NewMerchantAsync();

@@ -189,15 +189,12 @@ public static class AnalyticsInsights
     public sealed record SerialReturnerRow(string Email, long Orders, long Returns, long ReturnedOrders, double? ReturnRate, long Units, long UsedUnits,
         string Value, IReadOnlyList<string> Signals, string? Last);
 
-    /// <summary>Shoppers the lifetime profiles let through to be counted over the period, strongest first.</summary>
-    public const int ProfileCandidates = 20_000;
-
     /// <summary>
     /// Serial returners and wardrobing over a period. A shopper's identity is not kept in the cells, and grouping a
     /// period's returns by shopper costs a second at a million returns, so the lifetime profiles
     /// (<see cref="AnalyticsShopper"/>) pick who can meet a threshold (at least k returns, or k used units, in a lifetime,
     /// with a return since the period began), and each one's history counts the period exactly. Used units are those of
-    /// the shopper's returns made in the period, as in the cells.
+    /// the shopper's returns made in the period, as in the cells. See ADR 26.
     /// </summary>
     public static async Task<IResult> SerialReturners(HttpContext http, RetourDb db, MerchantDirectory merchants, TimeProvider clock, CancellationToken ct)
     {
@@ -215,25 +212,27 @@ public static class AnalyticsInsights
         if (f!.Active.Count > 0)
             return Problems.Validation(f.Active[0].Filter == Rollup.Country ? "region" : f.Active[0].Filter, "Serial returners are found over a period only: leave the other filters out.");
         var (start, end) = shop.Instants(f);
-        // Who can meet a threshold: two index ranges on the profiles (lifetime returns, lifetime used units); their
-        // histories count the period. The few shoppers too busy to keep one are counted from the returns.
-        var profiled = await db.AnalyticsShoppers.AsNoTracking()
-            // Thresholds as constants, and an order no index gives: PostgreSQL's generic plan would otherwise walk every
-            // profile down the returns index (for the order) and filter, 20 times slower.
+        // Who can meet a threshold: two index ranges on the profiles (lifetime returns, lifetime used units); each one's
+        // history counts the period, as the rows stream in. The few shoppers too busy to keep one are counted from the returns.
+        var profiled = db.AnalyticsShoppers.AsNoTracking()
+            // Thresholds as constants: a cached generic plan made for no values could walk every profile.
             .Where(s => s.LastReturnAt >= start && (s.Returns >= EF.Constant(minReturns) || s.UsedUnits >= EF.Constant(minUsed)))
-            .OrderByDescending(s => s.Returns + s.UsedUnits).ThenBy(s => s.Email)
-            .Select(s => new { s.Email, s.History }).Take(ProfileCandidates + 1).ToListAsync(ct);
-        var cut = profiled.Count > ProfileCandidates;
-        if (cut) profiled.RemoveAt(ProfileCandidates);
-        var counted = profiled.Where(p => p.History is not null)
-            .Select(p => { var (n, u) = ShopperHistory.Count(p.History!, start, end); return (p.Email, Returns: n, Used: u); }).ToList();
-        var busy = profiled.Where(p => p.History is null).Select(p => p.Email).ToList();
+            .Select(s => new { s.Email, s.History }).AsAsyncEnumerable();
+        var counted = new List<(string Email, long Returns, long Used)>();
+        var busy = new List<string>();
+        await foreach (var p in profiled.WithCancellation(ct))
+        {
+            if (p.History is null) { busy.Add(p.Email); continue; }
+            var (n, u) = ShopperHistory.Count(p.History, start, end);
+            if (n >= minReturns || u >= minUsed) counted.Add((p.Email, n, u));
+        }
         if (busy.Count > 0)
         {
             var theirs = await db.Returns.AsNoTracking().Where(r => r.CreatedAt >= start && r.CreatedAt < end && r.CustomerEmail != null && busy.Contains(r.CustomerEmail))
                 .Select(r => new { Email = r.CustomerEmail!, Used = db.Inspections.Count(i => i.ReturnId == r.Id && i.Grade == Retour.Core.Warehouse.Grade.Used) })
                 .ToListAsync(ct);
-            counted.AddRange(theirs.GroupBy(r => r.Email, StringComparer.Ordinal).Select(g => (g.Key, (long)g.Count(), g.Sum(r => (long)r.Used))));
+            counted.AddRange(theirs.GroupBy(r => r.Email, StringComparer.Ordinal).Select(g => (g.Key, (long)g.Count(), g.Sum(r => (long)r.Used)))
+                .Where(x => x.Item2 >= minReturns || x.Item3 >= minUsed));
         }
         // The period's returns and orders of some shoppers: what a row shows, and the rate behind high_rate.
         async Task<Dictionary<string, ShopperPeriod>> DetailsAsync(List<string> emails)
@@ -259,7 +258,6 @@ public static class AnalyticsInsights
             }, StringComparer.Ordinal);
         }
 
-        counted = [.. counted.Where(x => x.Returns >= minReturns || x.Used >= minUsed)];
         // The rate is needed for every shopper with many returns (high_rate), the strongest 5,000 of them (a cut says so);
         // the rest of a row only for the rows shown.
         var many = counted.Where(x => x.Returns >= minReturns).OrderByDescending(x => x.Returns).ThenByDescending(x => x.Used)
@@ -293,7 +291,7 @@ public static class AnalyticsInsights
         return TypedResults.Ok(new
         {
             currency, min_returns = minReturns, min_rate = minRate, min_used = minUsed, total_rows = listed.Count,
-            truncated = cut || many.Count > rated.Count,
+            truncated = many.Count > rated.Count,
             rows,
         });
     }

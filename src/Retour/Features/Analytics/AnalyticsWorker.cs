@@ -21,7 +21,7 @@ public sealed class AnalyticsOnEvents(TimeProvider clock) : IOutboxHandler
     public IReadOnlyCollection<string> Types { get; } =
     [
         "return.requested", .. Codes.All<ReturnStatus>().Where(s => s != "requested").Select(s => "return." + s),
-        "refund.issued", "disposition.confirmed", "order.created", "order.updated",
+        "refund.issued", "disposition.confirmed", "order.created", "order.updated", Warehouses.InspectReturn.UnitsInspectedEvent,
     ];
 
     public async Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct)
@@ -160,7 +160,7 @@ public sealed class AnalyticsWorker(IServiceScopeFactory scopes, FactLoader load
                 else if (old is not null) db.AnalyticsFacts.Remove(old);
             }
             await RollupWriter.ApplyAsync(db, merchantId, delta, ct);
-            await ShopperProfiles.RefreshAsync(db, [.. items.Where(i => i.Kind == "return").Select(i => i.EntityId)], now, ct);
+            await ShopperProfiles.RefreshAsync(db, merchantId, [.. items.Where(i => i.Kind == "return").Select(i => i.EntityId)], now, ct);
             await db.SaveChangesAsync(ct);
             foreach (var version in items.GroupBy(i => i.Version))
             {

@@ -212,71 +212,87 @@ public sealed class DemoGenerator(IServiceScopeFactory scopes, PolicyBook polici
             var toCome = new double[days + 1];
             for (var d = days - 1; d >= 0; d--) toCome[d] = toCome[d + 1] + expectedPerDay[d];
             progress?.Report(new GenerateProgress(0, o.Returns, "orders and returns"));
-            // One chunk is written while the next is made: the database and the generator each keep a core busy.
-            var queue = System.Threading.Channels.Channel.CreateBounded<Chunk>(1);
-            var writer = Task.Run(async () =>
+            try
             {
-                try
+                // One chunk is written while the next is made: the database and the generator each keep a core busy.
+                var queue = System.Threading.Channels.Channel.CreateBounded<Chunk>(1);
+                var writer = Task.Run(async () =>
                 {
-                    await foreach (var chunk in queue.Reader.ReadAllAsync(ct))
+                    try
                     {
-                        await WriteAsync(scopes, chunk, ct);
-                        progress?.Report(new GenerateProgress(Interlocked.Read(ref _written), o.Returns, "orders and returns"));
+                        await foreach (var chunk in queue.Reader.ReadAllAsync(ct))
+                        {
+                            await WriteAsync(scopes, chunk, ct);
+                            progress?.Report(new GenerateProgress(Interlocked.Read(ref _written), o.Returns, "orders and returns"));
+                        }
                     }
-                }
-                catch (Exception e)
+                    catch (Exception e)
+                    {
+                        // Closing the channel with the error wakes a generator waiting to hand over the next chunk.
+                        queue.Writer.TryComplete(e);
+                        throw;
+                    }
+                }, ct);
+                async Task FlushAsync()
                 {
-                    // Closing the channel with the error wakes a generator waiting to hand over the next chunk.
-                    queue.Writer.TryComplete(e);
-                    throw;
+                    var chunk = _chunk;
+                    _chunk = new Chunk();
+                    if (chunk.Orders.Count == 0) return;
+                    try { await queue.Writer.WriteAsync(chunk, ct); }
+                    catch (System.Threading.Channels.ChannelClosedException) { await writer; throw; } // a failed write ends the run with its error
                 }
-            }, ct);
-            async Task FlushAsync()
-            {
-                var chunk = _chunk;
-                _chunk = new Chunk();
-                if (chunk.Orders.Count == 0) return;
-                try { await queue.Writer.WriteAsync(chunk, ct); }
-                catch (System.Threading.Channels.ChannelClosedException) { await writer; throw; } // a failed write ends the run with its error
-            }
-            double predicted = 0;
-            for (var d = 0; d < days; d++)
-            {
-                // The volume follows the season; its scale corrects itself day by day by how many returns the orders so far
-                // actually brought against the estimate, so the target is met at the end of the period, not before it.
-                var observed = (_returns + 200.0) / (predicted + 200.0);
-                var scale = Math.Max(0, o.Returns - _returns) / Math.Max(1e-9, observed * toCome[d]);
-                var count = (int)Math.Round(weights[d].Volume * scale + (Next() - 0.5));
-                var dayStart = start.AddDays(d);
-                // In the order they were placed, so a shopper's earlier orders are made before their later ones.
-                var times = new double[Math.Max(0, count)];
-                for (var i = 0; i < times.Length; i++) times[i] = Next() * 86_400;
-                Array.Sort(times);
-                foreach (var second in times)
+                double predicted = 0;
+                for (var d = 0; d < days; d++)
                 {
-                    var placed = Micros(dayStart.AddSeconds(second));
-                    if (placed >= end) break;
-                    if (MakeOrder(CustomerFor(), placed) && _chunk.Returns.Count >= o.ChunkReturns) await FlushAsync();
+                    // The volume follows the season; its scale corrects itself day by day by how many returns the orders so far
+                    // actually brought against the estimate, so the target is met at the end of the period, not before it.
+                    var observed = (_returns + 200.0) / (predicted + 200.0);
+                    var scale = Math.Max(0, o.Returns - _returns) / Math.Max(1e-9, observed * toCome[d]);
+                    var count = (int)Math.Round(weights[d].Volume * scale + (Next() - 0.5));
+                    var dayStart = start.AddDays(d);
+                    // In the order they were placed, so a shopper's earlier orders are made before their later ones.
+                    var times = new double[Math.Max(0, count)];
+                    for (var i = 0; i < times.Length; i++) times[i] = Next() * 86_400;
+                    Array.Sort(times);
+                    foreach (var second in times)
+                    {
+                        var placed = Micros(dayStart.AddSeconds(second));
+                        if (placed >= end) break;
+                        if (MakeOrder(CustomerFor(), placed) && _chunk.Returns.Count >= o.ChunkReturns) await FlushAsync();
+                    }
+                    predicted += count * expectedPerDay[d] / weights[d].Volume; // expected returns of this day's orders
                 }
-                predicted += count * expectedPerDay[d] / weights[d].Volume; // expected returns of this day's orders
+                // What is still missing comes from orders of new shoppers placed three to ten weeks ago (so no one's history moves).
+                while (_returns < o.Returns)
+                    if (MakeOrder(NewCustomer(), Micros(end.AddDays(-21 - Next() * 49))) && _chunk.Returns.Count >= o.ChunkReturns) await FlushAsync();
+                await FlushAsync();
+                queue.Writer.TryComplete();
+                await writer;
             }
-            // What is still missing comes from orders of new shoppers placed three to ten weeks ago (so no one's history moves).
-            while (_returns < o.Returns)
-                if (MakeOrder(NewCustomer(), Micros(end.AddDays(-21 - Next() * 49))) && _chunk.Returns.Count >= o.ChunkReturns) await FlushAsync();
-            await FlushAsync();
-            queue.Writer.TryComplete();
-            await writer;
+            catch (Exception) when (Interlocked.Read(ref _written) > 0)
+            {
+                // The chunks written before the failure stay: their shoppers get their profiles. The run's own error is the one reported.
+                try { await RebuildProfilesAsync(scopes, CancellationToken.None); }
+                catch (Exception) { /* the database that failed the run may fail this too */ }
+                throw;
+            }
             // The shoppers' lifetime counts, in one statement over everything written (exact, however often this runs).
             progress?.Report(new GenerateProgress(_returns, o.Returns, "shopper profiles"));
-            await using (var scope = scopes.CreateAsyncScope())
+            await RebuildProfilesAsync(scopes, ct);
+            progress?.Report(new GenerateProgress(_returns, o.Returns, "done"));
+        }
+
+        private async Task RebuildProfilesAsync(IServiceScopeFactory scopes, CancellationToken ct)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            FlushTime.Start();
+            try
             {
-                var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
-                FlushTime.Start();
                 using (await db.WriteSlotAsync(ct))
                     Shoppers = await ShopperProfiles.RebuildAsync(db, merchantId, now, ct);
-                FlushTime.Stop();
             }
-            progress?.Report(new GenerateProgress(_returns, o.Returns, "done"));
+            finally { FlushTime.Stop(); }
         }
 
         private double EstimateReturnsPerOrder()

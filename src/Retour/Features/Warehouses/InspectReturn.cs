@@ -30,6 +30,9 @@ public sealed record InspectionResultDto(Guid ReturnId, string Rma, ReturnStatus
 /// </summary>
 public static class InspectReturn
 {
+    /// <summary>Some units of a return were graded and others are still to come (internal: not a webhook event).</summary>
+    public const string UnitsInspectedEvent = "return.units_inspected";
+
     public const int MaxNotes = 2000;
 
     public static void Map(RouteGroupBuilder api) =>
@@ -162,7 +165,12 @@ public static class InspectReturn
         }
         var left = ret.Lines.Sum(l => l.Quantity) - taken;
         if (left == 0) await ReturnTransitions.MoveAsync(db, ret, ReturnStatus.Inspected, actor, "every unit is inspected", now, ct);
-        else ret.Touch(now);
+        else
+        {
+            ret.Touch(now);
+            // No status change, but the return's numbers changed (units graded used, for analytics and shopper profiles).
+            db.Publish(UnitsInspectedEvent, new { return_id = ret.Id, rma = ret.Rma, left }, now, ret.MerchantId);
+        }
 
         return (units, left);
     }
