@@ -24,6 +24,8 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     Args = args,
     ContentRootPath = args.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase)) ? null : AppContext.BaseDirectory,
 });
+// `retour web` and `retour worker` are roles of this executable (ADR 27); without either, one process does both.
+if (args is ["web" or "worker", ..]) builder.Configuration["RETOUR_ROLE"] = args[0];
 builder.AddRetourHost();
 builder.Services
     .AddTenancy()
@@ -39,23 +41,28 @@ builder.Services
     .AddConsole();
 
 var app = builder.Build();
+var role = app.Services.GetRequiredService<RetourSettings>().Role;
 app.UseRetourPipeline();
 
-var api = app.MapGroup("/api/v1");
-app.MapOrders(api);
-app.MapReturns(api);
-app.MapPolicies(api);
-Retour.Features.Tenancy.MerchantEndpoints.Map(api);
-Retour.Features.Tenancy.MerchantEndpoints.MapPublic(app);
-app.MapCatalog(api);
-app.MapCarriers(api);
-app.MapWarehouse(api);
-app.MapRefunds(api);
-app.MapWebhooks(api);
-app.MapNotifications(api);
-app.MapAnalytics(api);
-app.MapPortal();
-app.MapConsole(api);
+// A worker serves only its health over HTTP.
+if (role != RetourRole.Worker)
+{
+    var api = app.MapGroup("/api/v1");
+    app.MapOrders(api);
+    app.MapReturns(api);
+    app.MapPolicies(api);
+    Retour.Features.Tenancy.MerchantEndpoints.Map(api);
+    Retour.Features.Tenancy.MerchantEndpoints.MapPublic(app);
+    app.MapCatalog(api);
+    app.MapCarriers(api);
+    app.MapWarehouse(api);
+    app.MapRefunds(api);
+    app.MapWebhooks(api);
+    app.MapNotifications(api);
+    app.MapAnalytics(api);
+    app.MapPortal();
+    app.MapConsole(api);
+}
 app.MapHostEndpoints();
 
 await app.RunAsync();

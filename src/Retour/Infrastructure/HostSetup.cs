@@ -44,7 +44,7 @@ public static class HostSetup
             doc.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("api_key", doc)] = [] }];
             return Task.CompletedTask;
         }));
-        s.AddHealthChecks().AddCheck<DbHealthCheck>("database");
+        s.AddRetourHealth();
         // First of all hosted services: the schema must exist before anything (Data Protection's key ring included) reads it.
         s.Insert(0, ServiceDescriptor.Singleton<IHostedService, StartupTasks>());
         s.AddHostedService<OutboxRelayHost>();
@@ -102,7 +102,7 @@ public static class HostSetup
     public static WebApplication MapHostEndpoints(this WebApplication app)
     {
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
-        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapRetourHealth();
         app.MapGet("/", () => Results.Redirect("/openapi/v1.json")).ExcludeFromDescription();
         ProblemPages.Map(app);
         return app;

@@ -5,6 +5,13 @@ namespace Retour.Infrastructure;
 public enum DbProvider { Sqlite, Postgres }
 
 /// <summary>
+/// What a process does (RETOUR_ROLE, or the command: `retour web`, `retour worker`): everything (the default, one
+/// process), the web role (API, portal and console; no background work), or the worker role (background work: the
+/// outbox and every worker loop; only the health endpoints over HTTP).
+/// </summary>
+public enum RetourRole { All, Web, Worker }
+
+/// <summary>
 /// Every setting Retour reads, with its environment variable. README.md's configuration reference lists the same names.
 /// </summary>
 public sealed record RetourSettings
@@ -26,6 +33,8 @@ public sealed record RetourSettings
     public string? DemoShippoToken { get; init; }
     /// <summary>Rows added to the built-in tracking map (a CSV file in the same columns); they win over built-in rows.</summary>
     public string? TrackingMapFile { get; init; }
+    public RetourRole Role { get; init; } = RetourRole.All;
+    /// <summary>Whether this process does background work: not in the web role, and RETOUR_OUTBOX_RELAY=false turns it off.</summary>
     public bool RunOutboxRelay { get; init; } = true;
     /// <summary>Requests per second per API key; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; init; } = 200;
@@ -102,7 +111,8 @@ public sealed record RetourSettings
             DemoEasypostSecret = Blank(c["RETOUR_DEMO_EASYPOST_SECRET"]),
             DemoShippoToken = Blank(c["RETOUR_DEMO_SHIPPO_TOKEN"]),
             TrackingMapFile = Blank(c["RETOUR_TRACKING_MAP"]),
-            RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true),
+            Role = RoleOf(c),
+            RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true) && RoleOf(c) != RetourRole.Web,
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
             MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),
             CarrierTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_CARRIER_TIMEOUT_MS"], out var ct) && ct is >= 10 and <= 600_000 ? ct : 10_000),
@@ -128,6 +138,15 @@ public sealed record RetourSettings
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    /// <summary>RETOUR_ROLE: all (the default), web or worker.</summary>
+    public static RetourRole RoleOf(IConfiguration c) => (c["RETOUR_ROLE"] ?? "all").Trim().ToLowerInvariant() switch
+    {
+        "all" or "" => RetourRole.All,
+        "web" => RetourRole.Web,
+        "worker" => RetourRole.Worker,
+        var other => throw new InvalidOperationException($"RETOUR_ROLE must be 'all', 'web' or 'worker', not '{other}'."),
+    };
 
     private static bool Bool(string? s, bool fallback) => s?.Trim().ToLowerInvariant() switch
     {

@@ -63,10 +63,11 @@ public sealed class OutboxRelayHost(OutboxRelay relay, RetourSettings settings) 
 /// Hourly: forget idempotency keys after 24 h, delivered outbox messages after 7 days, expired portal sessions (and the
 /// photos of sessions that never became a return), and lookup failures older than the lookup window.
 /// </summary>
-public sealed class Housekeeping(IServiceScopeFactory scopes, TimeProvider clock, ILogger<Housekeeping> log) : BackgroundService
+public sealed class Housekeeping(IServiceScopeFactory scopes, RetourSettings settings, TimeProvider clock, ILogger<Housekeeping> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
+        if (!settings.RunOutboxRelay) return; // background work: not in the web role
         using var timer = new PeriodicTimer(TimeSpan.FromHours(1), clock);
         do
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Retour.Tests.Support;
 using Xunit;
 
@@ -31,6 +32,21 @@ public sealed class HostTests(RetourApp app) : IClassFixture<RetourApp>
         var res = await app.Client(null).GetAsync("/health");
         Assert.Equal(HttpStatusCode.OK, res.StatusCode);
         Assert.Equal("Healthy", await res.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task LiveAndReady_NameTheRole_AndTheChecks()
+    {
+        var live = await app.Client(null).Get("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.Status);
+        Assert.Equal("healthy", live.Body.Str("status"));
+        Assert.Equal("all", live.Body.Str("role"));
+        Assert.Empty(live.Body!["checks"]!.AsObject()); // liveness checks no dependency
+        var ready = (await app.Client(null).Get("/health/ready")).Expect(HttpStatusCode.OK);
+        Assert.Equal("healthy", ready.Str("status"));
+        Assert.Equal(["database", "lifecycle", "schema"], ready["checks"]!.AsObject().Select(kv => kv.Key).Order().ToArray());
+        Assert.StartsWith("schema version ", ready.Str("checks.schema.description"));
+        Assert.Contains(":", ready.Str("instance"));
     }
 
     [Fact]
@@ -79,5 +95,47 @@ public sealed class RateLimitTests(RateLimitedApp app) : IClassFixture<RateLimit
         // Another merchant's key has its own allowance.
         var other = await app.NewMerchantAsync();
         Assert.Equal(HttpStatusCode.OK, (await other.Client.GetAsync("/api/v1/orders")).StatusCode);
+    }
+}
+
+public sealed class WebRoleApp() : RetourApp(null, new Dictionary<string, string?> { ["RETOUR_ROLE"] = "web" });
+
+public sealed class WorkerRoleApp() : RetourApp(null, new Dictionary<string, string?> { ["RETOUR_ROLE"] = "worker" });
+
+/// <summary>`retour web` serves and does no background work; `retour worker` does the background work and serves only its health.</summary>
+public sealed class RoleTests(WebRoleApp web, WorkerRoleApp worker) : IClassFixture<WebRoleApp>, IClassFixture<WorkerRoleApp>
+{
+    [Fact]
+    public async Task TheWebRole_Serves_AndLeavesTheOutboxToTheWorkers()
+    {
+        var m = await web.NewMerchantAsync();
+        (await m.Client.Post("/api/v1/orders", Orders.Delivered("R-1"))).Expect(HttpStatusCode.Created);
+        Assert.Equal("web", (await web.Client(null).Get("/health/ready")).Expect(HttpStatusCode.OK).Str("role"));
+        await Task.Delay(1500);
+        // The order's event waits in the outbox: a web node publishes, a worker delivers.
+        Assert.True(await web.WithDb(m.Id, db => db.OutboxMessages.AnyAsync(o => o.ProcessedAt == null && o.MerchantId == m.Id)));
+    }
+
+    [Fact]
+    public async Task TheWorkerRole_DoesTheBackgroundWork_AndServesOnlyItsHealth()
+    {
+        var m = await worker.NewMerchantAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await m.Client.Get("/api/v1/returns")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await worker.Client(null).Get("/console/login")).Status);
+        Assert.Equal("worker", (await worker.Client(null).Get("/health/ready")).Expect(HttpStatusCode.OK).Str("role"));
+        // An event written by a web node (here: straight into the outbox) is delivered by the worker.
+        var id = await worker.WithDb(m.Id, async db =>
+        {
+            var message = db.Publish("order.created", new { order_id = Guid.NewGuid() }, DateTimeOffset.UtcNow);
+            await db.SaveChangesAsync();
+            return message.Id;
+        });
+        var processed = false;
+        for (var i = 0; i < 100 && !processed; i++)
+        {
+            await Task.Delay(200);
+            processed = await worker.WithDb(m.Id, db => db.OutboxMessages.AnyAsync(o => o.Id == id && o.ProcessedAt != null));
+        }
+        Assert.True(processed, worker.RecentErrors);
     }
 }
