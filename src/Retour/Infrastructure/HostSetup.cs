@@ -21,6 +21,7 @@ public static class HostSetup
         // Kestrel's own ceiling; BodyLimitMiddleware enforces each endpoint's (smaller) limit.
         builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Update", LogLevel.Critical); // failed saves are handled and logged by us
+        builder.AddRetourTelemetry();
 
         var s = builder.Services;
         s.AddRetourDb();
@@ -80,6 +81,7 @@ public static class HostSetup
 
     public static WebApplication UseRetourPipeline(this WebApplication app)
     {
+        app.UseCorrelation();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(async (ctx, next) =>

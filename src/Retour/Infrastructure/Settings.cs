@@ -34,6 +34,8 @@ public sealed record RetourSettings
     /// <summary>Rows added to the built-in tracking map (a CSV file in the same columns); they win over built-in rows.</summary>
     public string? TrackingMapFile { get; init; }
     public RetourRole Role { get; init; } = RetourRole.All;
+    /// <summary>RETOUR_LOG_FORMAT=json: one JSON object per log line on standard output, and no start-up banner.</summary>
+    public bool JsonLogs { get; init; }
     /// <summary>Whether this process does background work: not in the web role, and RETOUR_OUTBOX_RELAY=false turns it off.</summary>
     public bool RunOutboxRelay { get; init; } = true;
     /// <summary>Requests per second per API key; 0 turns the limit off.</summary>
@@ -112,6 +114,7 @@ public sealed record RetourSettings
             DemoShippoToken = Blank(c["RETOUR_DEMO_SHIPPO_TOKEN"]),
             TrackingMapFile = Blank(c["RETOUR_TRACKING_MAP"]),
             Role = RoleOf(c),
+            JsonLogs = (c["RETOUR_LOG_FORMAT"] ?? "text").Trim().Equals("json", StringComparison.OrdinalIgnoreCase),
             RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true) && RoleOf(c) != RetourRole.Web,
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
             MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),

@@ -31,6 +31,13 @@ public sealed class StartupTasks(
     private void PrintBanner(DemoKeys? keys)
     {
         var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? settings.Urls;
+        if (settings.JsonLogs)
+        {
+            // Standard output carries only JSON lines, and no secret (the demo key and password go to the text banner only).
+            log.LogInformation("Retour is running on {Url} in the {Role} role ({Provider}); demo merchant: {Demo}", url,
+                settings.Role.ToString().ToLowerInvariant(), settings.Provider, keys is null ? "none" : "demo");
+            return;
+        }
         Console.WriteLine();
         // The connection string may hold a password; only SQLite's (a file path) is shown.
         Console.WriteLine($"  Retour is running on {url} ({settings.Provider}{(settings.Provider == DbProvider.Sqlite ? ", " + settings.ConnectionString : "")})");

@@ -13,7 +13,9 @@ public static class ErrorHandling
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
-            c.ProblemDetails.Extensions.TryAdd("trace_id", c.HttpContext.TraceIdentifier);
+            // The request's correlation id (Telemetry.UseCorrelation), not ASP.NET's own traceId (the W3C activity id when tracing is on).
+            c.ProblemDetails.Extensions.Remove("traceId");
+            c.ProblemDetails.Extensions["trace_id"] = c.HttpContext.TraceIdentifier;
             if (c.ProblemDetails.Type is null or "about:blank" && c.ProblemDetails.Status is { } s)
             {
                 var code = s switch { 404 => "not_found", 405 => "method_not_allowed", 415 => "unsupported_media_type", _ => "http_" + s };

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Retour.Infrastructure.Db;
 
@@ -103,14 +104,20 @@ public sealed class OutboxRelay(
         foreach (var message in batch)
         {
             var relevant = _handlers.Where(h => h.IsActive && h.Types.Contains(message.Type)).ToList();
+            using var activity = Telemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
+            activity?.SetTag("messaging.message.id", message.Id.ToString());
+            activity?.SetTag("retour.merchant_id", message.MerchantId.ToString());
             try
             {
                 foreach (var handler in relevant)
                     if (await handler.WantsAsync(message, ct)) await RunHandlerAsync(handler, message, ct);
                 done.Add(message.Id);
+                Telemetry.OutboxDelivered.Add(1, new KeyValuePair<string, object?>("type", message.Type));
+                Telemetry.OutboxLag.Record((clock.GetUtcNow() - message.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("type", message.Type));
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, e.Message);
                 await FailAsync(message, e, ct);
             }
         }
@@ -176,6 +183,7 @@ public sealed class OutboxRelay(
         var dead = message.Attempts >= MaxAttempts;
         var next = now + Backoff(message.Attempts);
         var error = Truncate($"{e.GetType().Name}: {e.Message}", 2000);
+        Telemetry.OutboxFailed.Add(1, new KeyValuePair<string, object?>("type", message.Type), new KeyValuePair<string, object?>("dead", dead));
         if (dead) log.LogError(e, "Outbox message {Id} ({Type}) failed {Attempts} times and is dead-lettered", message.Id, message.Type, message.Attempts);
         else log.LogWarning(e, "Outbox message {Id} ({Type}) failed (attempt {Attempts}); retry at {Next}", message.Id, message.Type, message.Attempts, next);
         await using var scope = scopes.CreateAsyncScope();

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Retour.Infrastructure;
+
+/// <summary>
+/// Observability (ADR 28): structured JSON logs with a correlation id per request, and OpenTelemetry traces and metrics
+/// sent over OTLP when an endpoint is configured.
+/// <list type="bullet">
+/// <item><c>RETOUR_LOG_FORMAT=json</c>: one JSON object per log line (time, level, category, message, and the scopes:
+/// correlation id, trace and span ids, role and instance).</item>
+/// <item><c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (with <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> <c>grpc</c> or <c>http/protobuf</c>):
+/// traces (ASP.NET Core requests, outgoing HTTP, each outbox delivery) and metrics (ASP.NET Core, Kestrel, outgoing HTTP,
+/// Retour's counters) go there. Without it nothing is collected.</item>
+/// </list>
+/// </summary>
+public static partial class Telemetry
+{
+    public const string Name = "Retour";
+    public static readonly ActivitySource Source = new(Name);
+    public static readonly Meter Meter = new(Name);
+
+    /// <summary>Events delivered to a handler by the outbox (tag: type).</summary>
+    public static readonly Counter<long> OutboxDelivered = Meter.CreateCounter<long>("retour.outbox.delivered", "{message}", "Outbox messages delivered to their handlers");
+    /// <summary>Deliveries that failed and will be retried (or are dead, tag: dead).</summary>
+    public static readonly Counter<long> OutboxFailed = Meter.CreateCounter<long>("retour.outbox.failed", "{message}", "Outbox deliveries that failed");
+    /// <summary>Seconds from an event's commit to its delivery.</summary>
+    public static readonly Histogram<double> OutboxLag = Meter.CreateHistogram<double>("retour.outbox.lag", "s", "Time from an event's commit to its delivery");
+
+    public const string CorrelationHeader = "X-Correlation-Id";
+
+    public static WebApplicationBuilder AddRetourTelemetry(this WebApplicationBuilder builder)
+    {
+        var c = builder.Configuration;
+        var role = RetourSettings.RoleOf(c).ToString().ToLowerInvariant();
+        if ((c["RETOUR_LOG_FORMAT"] ?? "text").Trim().Equals("json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+        }
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+
+        var endpoint = c["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (string.IsNullOrWhiteSpace(endpoint)) return builder;
+        if (!Uri.TryCreate(endpoint.Trim(), UriKind.Absolute, out var baseUri))
+            throw new InvalidOperationException($"OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute URL such as http://127.0.0.1:4318, not '{endpoint}'.");
+        var protocol = (c["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "grpc").Trim().ToLowerInvariant() switch
+        {
+            "grpc" => OtlpExportProtocol.Grpc,
+            "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+            var other => throw new InvalidOperationException($"OTEL_EXPORTER_OTLP_PROTOCOL must be 'grpc' or 'http/protobuf', not '{other}'."),
+        };
+        var metricMs = int.TryParse(c["OTEL_METRIC_EXPORT_INTERVAL"], out var mi) && mi is >= 100 and <= 3_600_000 ? mi : 60_000;
+        var traceMs = int.TryParse(c["OTEL_BSP_SCHEDULE_DELAY"], out var bi) && bi is >= 10 and <= 600_000 ? bi : 5_000;
+        // Set in code, the HTTP endpoint is taken as it is: each signal gets its own path, as the environment variable would.
+        Uri For(string signal) => protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseUri, baseUri.AbsolutePath.TrimEnd('/') + "/v1/" + signal) : baseUri;
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(c["OTEL_SERVICE_NAME"] ?? "retour", serviceInstanceId: Health.Instance)
+                .AddAttributes([new("retour.role", role)]))
+            .WithTracing(t => t
+                // Not Npgsql's spans: the background loops poll the database every second, outside any request, and
+                // would bury the requests' traces (a filter keeping only spans with a parent is still to do).
+                .AddSource(Name)
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
+                .AddHttpClientInstrumentation()
+                // Named options: unnamed, the traces' and the metrics' exporters would share one endpoint (the last set).
+                .AddOtlpExporter("traces", o =>
+                {
+                    o.Endpoint = For("traces");
+                    o.Protocol = protocol;
+                    o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = traceMs;
+                }))
+            .WithMetrics(m => m
+                // .NET's own meters: requests served (http.server.*), Kestrel's connections, calls made (http.client.*).
+                .AddMeter(Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http")
+                .AddOtlpExporter("metrics", (o, reader) =>
+                {
+                    o.Endpoint = For("metrics");
+                    o.Protocol = protocol;
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = metricMs;
+                }));
+        return builder;
+    }
+
+    /// <summary>
+    /// Every request gets a correlation id: the caller's <c>X-Correlation-Id</c> when it is a sane token, else the trace
+    /// id. It is sent back, named in problem details (<c>trace_id</c>), on the request's trace, and in every log line the
+    /// request writes.
+    /// </summary>
+    public static WebApplication UseCorrelation(this WebApplication app)
+    {
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Retour.Requests");
+        var settings = app.Services.GetRequiredService<RetourSettings>();
+        var role = settings.Role.ToString().ToLowerInvariant();
+        app.Use(async (http, next) =>
+        {
+            var given = http.Request.Headers[CorrelationHeader].ToString();
+            var id = given.Length is > 0 and <= 100 && SaneId().IsMatch(given) ? given
+                : Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
+            http.TraceIdentifier = id;
+            http.Response.Headers[CorrelationHeader] = id;
+            Activity.Current?.SetTag("retour.correlation_id", id);
+            using (log.BeginScope(new Dictionary<string, object> { ["correlation_id"] = id, ["role"] = role, ["instance"] = Health.Instance }))
+                await next(http);
+        });
+        return app;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]+$")]
+    private static partial Regex SaneId();
+}
