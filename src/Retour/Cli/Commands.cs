@@ -29,7 +29,7 @@ public static class Commands
     public static async Task<int> RunAsync(string[] args, IConfiguration? config = null)
     {
         CliServices.Configuration = config;
-        var root = new RootCommand("Retour: returns management. Without a command, serves the API (same as `retour web`).");
+        var root = new RootCommand("Retour: returns management. Without a command, one process serves the API and does the background work; `retour web` only serves, `retour worker` only works.");
         root.Subcommands.Add(Migrate());
         root.Subcommands.Add(Merchant());
         root.Subcommands.Add(Import());

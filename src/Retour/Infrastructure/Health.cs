@@ -19,10 +19,19 @@ public static class Health
 {
     public const string Ready = "ready";
 
-    public static IHealthChecksBuilder AddRetourHealth(this IServiceCollection services) => services.AddHealthChecks()
-        .AddCheck<DbHealthCheck>("database", tags: [Ready])
-        .AddCheck<SchemaHealthCheck>("schema", tags: [Ready])
-        .AddCheck<StoppingHealthCheck>("lifecycle", tags: [Ready]);
+    /// <summary>A check that takes longer fails: a probe must not hang on a database that does not answer.</summary>
+    private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(3);
+
+    public static IServiceCollection AddRetourHealth(this IServiceCollection services)
+    {
+        services.AddSingleton<SchemaHealthCheck>();
+        services.AddHostedService<ShutdownDelay>();
+        services.AddHealthChecks()
+            .AddCheck<DbHealthCheck>("database", tags: [Ready], timeout: CheckTimeout)
+            .AddCheck<SchemaHealthCheck>("schema", tags: [Ready], timeout: CheckTimeout)
+            .AddCheck<StoppingHealthCheck>("lifecycle", tags: [Ready]);
+        return services;
+    }
 
     public static void MapRetourHealth(this WebApplication app)
     {
@@ -51,17 +60,49 @@ public static class Health
     private static string Word(HealthStatus s) => s switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" };
 }
 
-/// <summary>The database's schema version is the one this build needs (a node on an older schema must not take traffic).</summary>
-public sealed class SchemaHealthCheck(Migrator migrator, RetourSettings settings) : IHealthCheck
+/// <summary>
+/// The database's schema version is the one this build needs (a node on an older schema must not take traffic). A
+/// healthy answer is kept for 30 s, so probes do not open a connection each. A database newer than the build is
+/// "degraded" (still 200): during a rolling upgrade the old nodes keep serving until they are replaced. Errors are
+/// logged, and the answer names no host or credential.
+/// </summary>
+public sealed class SchemaHealthCheck(Migrator migrator, RetourSettings settings, TimeProvider clock, ILogger<SchemaHealthCheck> log) : IHealthCheck
 {
+    private static readonly TimeSpan KeepHealthy = TimeSpan.FromSeconds(30);
+    private readonly int _need = Migrator.LatestVersion(settings.Provider);
+    private sealed record Cached(DateTimeOffset At, HealthCheckResult Result);
+    private volatile Cached? _last;
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
-        var need = Migrator.LatestVersion(settings.Provider);
-        var have = await migrator.CurrentVersionAsync(ct);
-        return have == need ? HealthCheckResult.Healthy($"schema version {have}")
-            : HealthCheckResult.Unhealthy(have < need ? $"schema version {have}; this build needs {need} (run `retour migrate`)"
-                : $"schema version {have} is newer than this build's {need}: upgrade this node");
+        if (_last is { } last && clock.GetUtcNow() - last.At < KeepHealthy) return last.Result;
+        int have;
+        try { have = await migrator.CurrentVersionAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogWarning(e, "Readiness: the schema version could not be read");
+            return HealthCheckResult.Unhealthy("the schema version could not be read");
+        }
+        var result = have == _need ? HealthCheckResult.Healthy($"schema version {have}")
+            : have > _need ? HealthCheckResult.Degraded($"schema version {have} is newer than this build's {_need}: upgrade this node")
+            : HealthCheckResult.Unhealthy($"schema version {have}; this build needs {_need} (run `retour migrate`)");
+        _last = result.Status == HealthStatus.Healthy ? new Cached(clock.GetUtcNow(), result) : null;
+        return result;
     }
+}
+
+/// <summary>
+/// RETOUR_SHUTDOWN_DELAY_MS: on a stop signal, readiness turns 503 at once while the node keeps serving this long, so a
+/// load balancer takes it out of rotation before it closes its listener (0, the default, stops at once).
+/// </summary>
+public sealed class ShutdownDelay(RetourSettings settings) : IHostedLifecycleService
+{
+    public Task StoppingAsync(CancellationToken ct) => settings.ShutdownDelay > TimeSpan.Zero ? Task.Delay(settings.ShutdownDelay, ct) : Task.CompletedTask;
+    public Task StartingAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StartAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>Not ready once shutdown has begun, so a load balancer stops sending requests while the node drains.</summary>

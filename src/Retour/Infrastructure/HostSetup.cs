@@ -81,6 +81,10 @@ public static class HostSetup
 
     public static WebApplication UseRetourPipeline(this WebApplication app)
     {
+        // The process's role and instance on every log line of a request; the request's correlation id inside it.
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Retour.Requests");
+        var scope = Telemetry.ProcessScope(app.Services.GetRequiredService<RetourSettings>());
+        app.Use(async (http, next) => { using (log.BeginScope(scope)) await next(http); });
         app.UseCorrelation();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -103,8 +107,9 @@ public static class HostSetup
 
     public static WebApplication MapHostEndpoints(this WebApplication app)
     {
-        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapRetourHealth();
+        if (app.Services.GetRequiredService<RetourSettings>().Role == RetourRole.Worker) return app; // a worker serves its health only
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapGet("/", () => Results.Redirect("/openapi/v1.json")).ExcludeFromDescription();
         ProblemPages.Map(app);
         return app;

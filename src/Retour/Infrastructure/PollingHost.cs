@@ -21,6 +21,7 @@ public abstract class PollingHost(RetourSettings settings, ILogger log) : Backgr
     protected sealed override async Task ExecuteAsync(CancellationToken stop)
     {
         if (!Settings.RunOutboxRelay || !Enabled) return;
+        using var scope = log.BeginScope(Telemetry.ProcessScope(Settings));
         while (!stop.IsCancellationRequested)
         {
             try

@@ -34,6 +34,8 @@ public sealed record RetourSettings
     /// <summary>Rows added to the built-in tracking map (a CSV file in the same columns); they win over built-in rows.</summary>
     public string? TrackingMapFile { get; init; }
     public RetourRole Role { get; init; } = RetourRole.All;
+    /// <summary>How long a stopping node keeps serving after readiness turns 503 (RETOUR_SHUTDOWN_DELAY_MS, at most 25 s).</summary>
+    public TimeSpan ShutdownDelay { get; init; }
     /// <summary>RETOUR_LOG_FORMAT=json: one JSON object per log line on standard output, and no start-up banner.</summary>
     public bool JsonLogs { get; init; }
     /// <summary>Whether this process does background work: not in the web role, and RETOUR_OUTBOX_RELAY=false turns it off.</summary>
@@ -104,7 +106,9 @@ public sealed record RetourSettings
             ConnectionString = connection,
             DataDir = dataDir,
             Urls = c["RETOUR_URLS"] ?? DefaultUrls,
-            PublicUrl = (Blank(c["RETOUR_PUBLIC_URL"]) ?? (c["RETOUR_URLS"] ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries)[0]).TrimEnd('/'),
+            // A web or worker node's own address is not where shoppers reach Retour (a load balancer is): links need it said.
+            PublicUrl = (Blank(c["RETOUR_PUBLIC_URL"]) ?? (RoleOf(c) == RetourRole.All ? (c["RETOUR_URLS"] ?? DefaultUrls).Split(';', StringSplitOptions.RemoveEmptyEntries)[0]
+                : throw new InvalidOperationException("RETOUR_PUBLIC_URL must be set in the web and worker roles: the address shoppers reach Retour at (the load balancer's), for links in messages and events."))).TrimEnd('/'),
             SeedDemo = Bool(c["RETOUR_SEED_DEMO"], provider == DbProvider.Sqlite),
             DemoApiKey = Blank(c["RETOUR_DEMO_API_KEY"]),
             DemoStaffPassword = Blank(c["RETOUR_DEMO_STAFF_PASSWORD"]),
@@ -115,6 +119,7 @@ public sealed record RetourSettings
             TrackingMapFile = Blank(c["RETOUR_TRACKING_MAP"]),
             Role = RoleOf(c),
             JsonLogs = (c["RETOUR_LOG_FORMAT"] ?? "text").Trim().Equals("json", StringComparison.OrdinalIgnoreCase),
+            ShutdownDelay = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_SHUTDOWN_DELAY_MS"], out var sd) && sd is >= 0 and <= 25_000 ? sd : 0),
             RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true) && RoleOf(c) != RetourRole.Web,
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
             MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),

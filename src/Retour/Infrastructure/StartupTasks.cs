@@ -75,6 +75,7 @@ public sealed class Housekeeping(IServiceScopeFactory scopes, RetourSettings set
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
         if (!settings.RunOutboxRelay) return; // background work: not in the web role
+        using var processScope = log.BeginScope(Telemetry.ProcessScope(settings));
         using var timer = new PeriodicTimer(TimeSpan.FromHours(1), clock);
         do
         {

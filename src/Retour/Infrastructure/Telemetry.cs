@@ -73,8 +73,20 @@ public static partial class Telemetry
                 // Not Npgsql's spans: the background loops poll the database every second, outside any request, and
                 // would bury the requests' traces (a filter keeping only spans with a parent is still to do).
                 .AddSource(Name)
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
-                .AddHttpClientInstrumentation()
+                .AddAspNetCoreInstrumentation(o =>
+                {
+                    o.Filter = http => !http.Request.Path.StartsWithSegments("/health");
+                    // An invitation's path is its secret: the span names the route, not the token.
+                    o.EnrichWithHttpRequest = (activity, request) =>
+                    {
+                        if (request.Path.StartsWithSegments("/console/invite")) activity.SetTag("url.path", "/console/invite/{token}");
+                    };
+                })
+                // Outgoing URLs (webhook endpoints, carrier and payment APIs) may hold secrets in their paths: only scheme and host.
+                .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, request) =>
+                {
+                    if (request.RequestUri is { } u) activity.SetTag("url.full", u.GetLeftPart(UriPartial.Authority) + "/");
+                })
                 // Named options: unnamed, the traces' and the metrics' exporters would share one endpoint (the last set).
                 .AddOtlpExporter("traces", o =>
                 {
@@ -96,28 +108,36 @@ public static partial class Telemetry
 
     /// <summary>
     /// Every request gets a correlation id: the caller's <c>X-Correlation-Id</c> when it is a sane token, else the trace
-    /// id. It is sent back, named in problem details (<c>trace_id</c>), on the request's trace, and in every log line the
-    /// request writes.
+    /// id. It is sent back (on every response, errors included), named in problem details (<c>correlation_id</c>, beside
+    /// the <c>trace_id</c> this process chose), on the request's trace, and in every log line the request writes.
     /// </summary>
     public static WebApplication UseCorrelation(this WebApplication app)
     {
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Retour.Requests");
-        var settings = app.Services.GetRequiredService<RetourSettings>();
-        var role = settings.Role.ToString().ToLowerInvariant();
         app.Use(async (http, next) =>
         {
             var given = http.Request.Headers[CorrelationHeader].ToString();
-            var id = given.Length is > 0 and <= 100 && SaneId().IsMatch(given) ? given
-                : Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
-            http.TraceIdentifier = id;
-            http.Response.Headers[CorrelationHeader] = id;
+            var id = SaneId().IsMatch(given) ? given : TraceId(http);
+            http.Items[CorrelationHeader] = id;
+            // OnStarting: the exception handler clears the response's headers before it writes the problem.
+            http.Response.OnStarting(() => { http.Response.Headers[CorrelationHeader] = id; return Task.CompletedTask; });
             Activity.Current?.SetTag("retour.correlation_id", id);
-            using (log.BeginScope(new Dictionary<string, object> { ["correlation_id"] = id, ["role"] = role, ["instance"] = Health.Instance }))
+            using (log.BeginScope(new Dictionary<string, object> { ["correlation_id"] = id }))
                 await next(http);
         });
         return app;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]+$")]
+    /// <summary>This process's id for the request: the W3C trace id when there is a trace, else ASP.NET's request id.</summary>
+    public static string TraceId(HttpContext http) => Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
+
+    /// <summary>The request's correlation id (see <see cref="UseCorrelation"/>).</summary>
+    public static string CorrelationId(HttpContext http) => http.Items[CorrelationHeader] as string ?? TraceId(http);
+
+    /// <summary>A logging scope naming this process, for work done outside a request (workers, the outbox relay).</summary>
+    public static Dictionary<string, object> ProcessScope(RetourSettings settings) =>
+        new() { ["role"] = settings.Role.ToString().ToLowerInvariant(), ["instance"] = Health.Instance };
+
+    [GeneratedRegex(@"^[A-Za-z0-9._:-]{1,100}\z")]
     private static partial Regex SaneId();
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Retour.Tests.Support;
 using Xunit;
 
@@ -98,9 +99,9 @@ public sealed class RateLimitTests(RateLimitedApp app) : IClassFixture<RateLimit
     }
 }
 
-public sealed class WebRoleApp() : RetourApp(null, new Dictionary<string, string?> { ["RETOUR_ROLE"] = "web" });
+public sealed class WebRoleApp() : RetourApp(null, new Dictionary<string, string?> { ["RETOUR_ROLE"] = "web", ["RETOUR_PUBLIC_URL"] = "https://returns.example.com" });
 
-public sealed class WorkerRoleApp() : RetourApp(null, new Dictionary<string, string?> { ["RETOUR_ROLE"] = "worker" });
+public sealed class WorkerRoleApp() : RetourApp(null, new Dictionary<string, string?> { ["RETOUR_ROLE"] = "worker", ["RETOUR_PUBLIC_URL"] = "https://returns.example.com" });
 
 /// <summary>`retour web` serves and does no background work; `retour worker` does the background work and serves only its health.</summary>
 public sealed class RoleTests(WebRoleApp web, WorkerRoleApp worker) : IClassFixture<WebRoleApp>, IClassFixture<WorkerRoleApp>
@@ -117,11 +118,26 @@ public sealed class RoleTests(WebRoleApp web, WorkerRoleApp worker) : IClassFixt
     }
 
     [Fact]
+    public void AWebOrWorkerNode_MustBeToldWhereShoppersReachRetour()
+    {
+        IConfiguration Config(params (string, string)[] pairs) => new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => new KeyValuePair<string, string?>(p.Item1, p.Item2))).Build();
+        foreach (var role in new[] { "web", "worker" })
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => Retour.Infrastructure.RetourSettings.From(Config(("RETOUR_ROLE", role), ("RETOUR_URLS", "http://127.0.0.1:7001"))));
+            Assert.Contains("RETOUR_PUBLIC_URL", e.Message);
+            Assert.Equal("https://r.example.com", Retour.Infrastructure.RetourSettings.From(Config(("RETOUR_ROLE", role), ("RETOUR_PUBLIC_URL", "https://r.example.com/"))).PublicUrl);
+        }
+        Assert.Equal("http://127.0.0.1:7001", Retour.Infrastructure.RetourSettings.From(Config(("RETOUR_URLS", "http://127.0.0.1:7001"))).PublicUrl);
+        Assert.Throws<InvalidOperationException>(() => Retour.Infrastructure.RetourSettings.From(Config(("RETOUR_ROLE", "both"))));
+    }
+
+    [Fact]
     public async Task TheWorkerRole_DoesTheBackgroundWork_AndServesOnlyItsHealth()
     {
         var m = await worker.NewMerchantAsync();
         Assert.Equal(HttpStatusCode.NotFound, (await m.Client.Get("/api/v1/returns")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await worker.Client(null).Get("/console/login")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await worker.Client(null).Get("/openapi/v1.json")).Status);
         Assert.Equal("worker", (await worker.Client(null).Get("/health/ready")).Expect(HttpStatusCode.OK).Str("role"));
         // An event written by a web node (here: straight into the outbox) is delivered by the worker.
         var id = await worker.WithDb(m.Id, async db =>

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -49,32 +51,41 @@ public sealed class OtlpApp : RetourApp
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
         ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        ["OTEL_SERVICE_NAME"] = "retour-otlp-test",
     }) { }
 }
 
 public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
 {
     [Fact]
-    public async Task EveryRequest_HasACorrelationId_InTheHeader_AndInItsProblem()
+    public async Task EveryRequest_HasACorrelationId_InTheHeader_AndInItsProblem_ErrorsIncluded()
     {
         var m = await app.NewMerchantAsync();
-        using (var req = new HttpRequestMessage(HttpMethod.Get, "/api/v1/returns/NOPE-1"))
+        async Task<(string Header, JsonNode Body)> SendAsync(HttpMethod method, string url, string? id, string? body = null)
         {
-            req.Headers.Add("X-Correlation-Id", "order-sync-42");
+            using var req = new HttpRequestMessage(method, url);
+            if (id is not null) req.Headers.TryAddWithoutValidation("X-Correlation-Id", id);
+            if (body is not null) req.Content = new StringContent(body, Encoding.UTF8, "application/json");
             var res = await m.Client.SendAsync(req);
-            Assert.Equal(HttpStatusCode.NotFound, res.StatusCode);
-            Assert.Equal("order-sync-42", res.Headers.GetValues("X-Correlation-Id").Single());
-            var body = await res.Content.ReadAsStringAsync();
-            Assert.True(body.Contains("\"trace_id\":\"order-sync-42\"", StringComparison.Ordinal), body);
+            var text = await res.Content.ReadAsStringAsync();
+            Assert.True(res.Headers.TryGetValues("X-Correlation-Id", out var values), $"{(int)res.StatusCode} without the header: {text}");
+            return (values!.Single(), JsonNode.Parse(text)!);
         }
+        var (header, problem) = await SendAsync(HttpMethod.Get, "/api/v1/returns/NOPE-1", "order-sync-42");
+        Assert.Equal("order-sync-42", header);
+        Assert.Equal("order-sync-42", problem.Str("correlation_id"));
+        Assert.Matches("^[0-9a-f]{32}$", problem.Str("trace_id")); // this process's own id, whatever the caller says
+        // An error raised by the exception handler (malformed JSON) keeps it too.
+        (header, problem) = await SendAsync(HttpMethod.Post, "/api/v1/returns", "bad-json-7", "{\"order_number\": ");
+        Assert.Equal("malformed_json", problem.Str("code"));
+        Assert.Equal("bad-json-7", header);
+        Assert.Equal("bad-json-7", problem.Str("correlation_id"));
         // None given, or one that is not a sane token: the trace id (32 hex digits) stands in.
-        using (var req = new HttpRequestMessage(HttpMethod.Get, "/api/v1/returns/NOPE-1"))
+        foreach (var given in new string?[] { null, "<script>", new string('a', 101) })
         {
-            req.Headers.Add("X-Correlation-Id", "<script>");
-            var res = await m.Client.SendAsync(req);
-            var id = res.Headers.GetValues("X-Correlation-Id").Single();
-            Assert.Matches("^[0-9a-f]{32}$", id);
-            Assert.Contains($"\"trace_id\":\"{id}\"", await res.Content.ReadAsStringAsync());
+            (header, problem) = await SendAsync(HttpMethod.Get, "/api/v1/returns/NOPE-1", given);
+            Assert.Matches("^[0-9a-f]{32}$", header);
+            Assert.Equal(header, problem.Str("correlation_id"));
         }
     }
 
@@ -82,12 +93,19 @@ public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
     public async Task TracesAndMetrics_ReachTheOtlpEndpoint()
     {
         var m = await app.NewMerchantAsync();
-        (await m.Client.Post("/api/v1/orders", Orders.Delivered("OT-1"))).Expect(HttpStatusCode.Created);
+        using (var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/orders"))
+        {
+            req.Headers.Add("X-Correlation-Id", "otlp-order-" + m.Slug);
+            req.Content = JsonContent.Create(Orders.Delivered("OT-1"));
+            Assert.Equal(HttpStatusCode.Created, (await m.Client.SendAsync(req)).StatusCode);
+        }
         var r = OtlpApp.Receiver;
-        for (var i = 0; i < 100 && !(r.Saw("/v1/traces", "/api/v1/orders") && r.Saw("/v1/metrics", "retour.outbox.delivered")); i++)
-            await Task.Delay(200);
-        Assert.True(r.Saw("/v1/traces", "/api/v1/orders"), $"no trace of the request; received {string.Join(", ", r.Received.Select(x => x.Path))}");
-        Assert.True(r.Saw("/v1/traces", "retour"), "no service name on the traces");
+        var merchant = m.Id.ToString();
+        bool Done() => r.Saw("/v1/traces", "otlp-order-" + m.Slug) && r.Saw("/v1/traces", merchant) && r.Saw("/v1/metrics", "retour.outbox.delivered");
+        for (var i = 0; i < 100 && !Done(); i++) await Task.Delay(200);
+        Assert.True(r.Saw("/v1/traces", "otlp-order-" + m.Slug), $"no trace of this request; received {string.Join(", ", r.Received.Select(x => x.Path).Distinct())}");
+        Assert.True(r.Saw("/v1/traces", "retour-otlp-test"), "no service name on the traces");
+        Assert.True(r.Saw("/v1/traces", merchant), "no span for this merchant's outbox delivery");
         Assert.True(r.Saw("/v1/traces", "outbox order.created"), "no span for the outbox delivery");
         Assert.True(r.Saw("/v1/metrics", "retour.outbox.delivered"), "no Retour metrics");
         Assert.True(r.Saw("/v1/metrics", "http.server.request.duration"), "no ASP.NET Core metrics");
@@ -107,7 +125,7 @@ public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
         foreach (var (k, v) in new Dictionary<string, string>
         {
             ["RETOUR_DB_PROVIDER"] = "sqlite", ["RETOUR_DATA_DIR"] = dir, ["RETOUR_URLS"] = $"http://127.0.0.1:{port}", ["RETOUR_SEED_DEMO"] = "false",
-            ["RETOUR_LOG_FORMAT"] = "json", ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__Microsoft.AspNetCore.Routing"] = "Information",
+            ["RETOUR_LOG_FORMAT"] = "json", ["RETOUR_PUBLIC_URL"] = "https://returns.example.com", ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__Microsoft.AspNetCore.Routing"] = "Information",
         }) psi.Environment[k] = v;
         var lines = new ConcurrentQueue<string>();
         using var process = System.Diagnostics.Process.Start(psi)!;
@@ -139,9 +157,9 @@ public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
             Assert.True(line is not null, string.Join("\n", lines));
             using var doc = System.Text.Json.JsonDocument.Parse(line!);
             Assert.Equal("Information", doc.RootElement.GetProperty("LogLevel").GetString());
-            var scope = doc.RootElement.GetProperty("Scopes").EnumerateArray().First(x => x.TryGetProperty("correlation_id", out _));
-            Assert.Equal("json-log-1", scope.GetProperty("correlation_id").GetString());
-            Assert.Equal("web", scope.GetProperty("role").GetString());
+            var scopes = doc.RootElement.GetProperty("Scopes").EnumerateArray().ToList();
+            Assert.Equal("json-log-1", scopes.First(x => x.TryGetProperty("correlation_id", out _)).GetProperty("correlation_id").GetString());
+            Assert.Equal("web", scopes.First(x => x.TryGetProperty("role", out _)).GetProperty("role").GetString());
             // Every line the process wrote is a JSON object.
             Assert.All(lines, x => Assert.StartsWith("{", x));
         }

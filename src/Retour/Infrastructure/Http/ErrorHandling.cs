@@ -13,9 +13,11 @@ public static class ErrorHandling
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
-            // The request's correlation id (Telemetry.UseCorrelation), not ASP.NET's own traceId (the W3C activity id when tracing is on).
+            // This process's trace id (ASP.NET's own traceId, a whole traceparent when tracing is on, goes) and the
+            // request's correlation id, which the caller may have chosen (Telemetry.UseCorrelation).
             c.ProblemDetails.Extensions.Remove("traceId");
-            c.ProblemDetails.Extensions["trace_id"] = c.HttpContext.TraceIdentifier;
+            c.ProblemDetails.Extensions["trace_id"] = Telemetry.TraceId(c.HttpContext);
+            c.ProblemDetails.Extensions["correlation_id"] = Telemetry.CorrelationId(c.HttpContext);
             if (c.ProblemDetails.Type is null or "about:blank" && c.ProblemDetails.Status is { } s)
             {
                 var code = s switch { 404 => "not_found", 405 => "method_not_allowed", 415 => "unsupported_media_type", _ => "http_" + s };

@@ -43,7 +43,8 @@ public static class Problems
         if (ctx.Response.HasStarted) return;
         var p = Create(status, code, title, detail, extensions);
         p.Instance = ctx.Request.Path;
-        p.Extensions["trace_id"] = ctx.TraceIdentifier;
+        p.Extensions["trace_id"] = Telemetry.TraceId(ctx);
+        p.Extensions["correlation_id"] = Telemetry.CorrelationId(ctx);
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = ContentType;
         await JsonSerializer.SerializeAsync(ctx.Response.Body, p, Json.Options, ctx.RequestAborted);

@@ -32,7 +32,7 @@ public interface IOutboxHandler
 /// </summary>
 public sealed class OutboxRelay(
     IServiceScopeFactory scopes, OutboxSignal signal, IEnumerable<IOutboxHandler> handlers,
-    TimeProvider clock, ILogger<OutboxRelay> log)
+    TimeProvider clock, RetourSettings settings, ILogger<OutboxRelay> log)
 {
     public const int BatchSize = 200;
     public const int SkipBatchSize = 2000;
@@ -69,6 +69,7 @@ public sealed class OutboxRelay(
 
     public async Task RunAsync(CancellationToken stop)
     {
+        using var scope = log.BeginScope(Telemetry.ProcessScope(settings));
         while (!stop.IsCancellationRequested)
         {
             try
@@ -105,6 +106,7 @@ public sealed class OutboxRelay(
         {
             var relevant = _handlers.Where(h => h.IsActive && h.Types.Contains(message.Type)).ToList();
             using var activity = Telemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
+            using var messageScope = log.BeginScope(new Dictionary<string, object> { ["message_id"] = message.Id, ["message_type"] = message.Type });
             activity?.SetTag("messaging.message.id", message.Id.ToString());
             activity?.SetTag("retour.merchant_id", message.MerchantId.ToString());
             try
@@ -112,8 +114,6 @@ public sealed class OutboxRelay(
                 foreach (var handler in relevant)
                     if (await handler.WantsAsync(message, ct)) await RunHandlerAsync(handler, message, ct);
                 done.Add(message.Id);
-                Telemetry.OutboxDelivered.Add(1, new KeyValuePair<string, object?>("type", message.Type));
-                Telemetry.OutboxLag.Record((clock.GetUtcNow() - message.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("type", message.Type));
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -128,6 +128,13 @@ public sealed class OutboxRelay(
             var at = clock.GetUtcNow();
             await db.OutboxMessages.Where(m => done.Contains(m.Id))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.ProcessedAt, at).SetProperty(m => m.LastError, (string?)null), ct);
+            // Counted once done is recorded: a batch delivered again after a failed update is not counted twice.
+            foreach (var message in batch.Where(m => done.Contains(m.Id)))
+            {
+                var type = new KeyValuePair<string, object?>("type", message.Type);
+                Telemetry.OutboxDelivered.Add(1, type);
+                Telemetry.OutboxLag.Record((at - message.CreatedAt).TotalSeconds, type);
+            }
         }
         return batch.Count + skipped;
     }
