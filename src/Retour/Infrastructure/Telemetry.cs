@@ -70,9 +70,10 @@ public static partial class Telemetry
             .ConfigureResource(r => r.AddService(c["OTEL_SERVICE_NAME"] ?? "retour", serviceInstanceId: Health.Instance)
                 .AddAttributes([new("retour.role", role)]))
             .WithTracing(t => t
-                // Not Npgsql's spans: the background loops poll the database every second, outside any request, and
-                // would bury the requests' traces (a filter keeping only spans with a parent is still to do).
-                .AddSource(Name)
+                // Database commands (Npgsql) and outgoing calls inside a request or an outbox delivery; the background
+                // loops' polling (a query a second each, outside any trace) would bury the rest: see WithParent.
+                .AddSource(Name, "Npgsql")
+                .SetSampler(new WithParent())
                 .AddAspNetCoreInstrumentation(o =>
                 {
                     o.Filter = http => !http.Request.Path.StartsWithSegments("/health");
@@ -140,4 +141,16 @@ public static partial class Telemetry
 
     [GeneratedRegex(@"^[A-Za-z0-9._:-]{1,100}\z")]
     private static partial Regex SaneId();
+
+    /// <summary>
+    /// Samples every span except a client span with no parent: a database query or an outgoing call made outside any
+    /// request or outbox delivery (the polling loops). Inside a trace, everything is kept.
+    /// </summary>
+    public sealed class WithParent : Sampler
+    {
+        public override SamplingResult ShouldSample(in SamplingParameters p) =>
+            p.ParentContext.TraceId == default && p.Kind == ActivityKind.Client
+                ? new SamplingResult(SamplingDecision.Drop)
+                : new SamplingResult(SamplingDecision.RecordAndSample);
+    }
 }

@@ -90,6 +90,20 @@ public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
     }
 
     [Fact]
+    public void TheSampler_DropsOnlyClientSpansOutsideATrace()
+    {
+        var sampler = new Retour.Infrastructure.Telemetry.WithParent();
+        var parent = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateRandom(), System.Diagnostics.ActivitySpanId.CreateRandom(),
+            System.Diagnostics.ActivityTraceFlags.Recorded);
+        OpenTelemetry.Trace.SamplingDecision Decide(System.Diagnostics.ActivityContext ctx, System.Diagnostics.ActivityKind kind) =>
+            sampler.ShouldSample(new OpenTelemetry.Trace.SamplingParameters(ctx, System.Diagnostics.ActivityTraceId.CreateRandom(), "x", kind)).Decision;
+        Assert.Equal(OpenTelemetry.Trace.SamplingDecision.Drop, Decide(default, System.Diagnostics.ActivityKind.Client));          // a polling loop's query
+        Assert.Equal(OpenTelemetry.Trace.SamplingDecision.RecordAndSample, Decide(default, System.Diagnostics.ActivityKind.Server)); // a request
+        Assert.Equal(OpenTelemetry.Trace.SamplingDecision.RecordAndSample, Decide(default, System.Diagnostics.ActivityKind.Consumer)); // an outbox delivery
+        Assert.Equal(OpenTelemetry.Trace.SamplingDecision.RecordAndSample, Decide(parent, System.Diagnostics.ActivityKind.Client));  // a query inside one
+    }
+
+    [Fact]
     public async Task TracesAndMetrics_ReachTheOtlpEndpoint()
     {
         var m = await app.NewMerchantAsync();
@@ -107,6 +121,8 @@ public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
         Assert.True(r.Saw("/v1/traces", "retour-otlp-test"), "no service name on the traces");
         Assert.True(r.Saw("/v1/traces", merchant), "no span for this merchant's outbox delivery");
         Assert.True(r.Saw("/v1/traces", "outbox order.created"), "no span for the outbox delivery");
+        // On PostgreSQL the request's and the delivery's database commands are spans of their traces.
+        if (TestDb.IsPostgres) Assert.True(r.Saw("/v1/traces", "postgresql"), "no database spans");
         Assert.True(r.Saw("/v1/metrics", "retour.outbox.delivered"), "no Retour metrics");
         Assert.True(r.Saw("/v1/metrics", "http.server.request.duration"), "no ASP.NET Core metrics");
     }
