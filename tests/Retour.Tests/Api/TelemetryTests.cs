@@ -115,7 +115,8 @@ public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
         }
         var r = OtlpApp.Receiver;
         var merchant = m.Id.ToString();
-        bool Done() => r.Saw("/v1/traces", "otlp-order-" + m.Slug) && r.Saw("/v1/traces", merchant) && r.Saw("/v1/metrics", "retour.outbox.delivered");
+        bool Done() => r.Saw("/v1/traces", "otlp-order-" + m.Slug) && r.Saw("/v1/traces", merchant) && r.Saw("/v1/metrics", "retour.outbox.delivered")
+            && r.Saw("/v1/metrics", "http.server.request.duration") && (!TestDb.IsPostgres || r.Saw("/v1/traces", "postgresql"));
         for (var i = 0; i < 100 && !Done(); i++) await Task.Delay(200);
         Assert.True(r.Saw("/v1/traces", "otlp-order-" + m.Slug), $"no trace of this request; received {string.Join(", ", r.Received.Select(x => x.Path).Distinct())}");
         Assert.True(r.Saw("/v1/traces", "retour-otlp-test"), "no service name on the traces");
