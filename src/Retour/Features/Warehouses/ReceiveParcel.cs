@@ -47,7 +47,25 @@ public static class ReceiveParcel
             .WithSummary("Match an unmatched parcel to its return").WithDescription("Body: {\"return\": \"<RMA or id>\"}. Receives the return as a scan would.");
     }
 
-    public static async Task<IResult> Receive(ReceiptInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
+    public static Task<IResult> Receive(ReceiptInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct) =>
+        RetryingAsync(db, () => ReceiveOnceAsync(input, http, db, idem, clock, ct));
+
+    /// <summary>
+    /// Runs a receipt again (from a fresh read) when it lost a race to another change of the return that left it still to
+    /// be received, such as its label being booked at that moment. Without this the scan answered 200 without receiving.
+    /// </summary>
+    private static async Task<IResult> RetryingAsync(RetourDb db, Func<Task<IResult?>> once)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await once() is { } result) return result;
+            db.ChangeTracker.Clear();
+            if (attempt == 3)
+                return Problems.Result(409, "conflict", "The return changed while it was being received", "Scan the parcel again.");
+        }
+    }
+
+    private static async Task<IResult?> ReceiveOnceAsync(ReceiptInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
         var code = input?.Code?.Trim();
         if (string.IsNullOrEmpty(code)) return Problems.Validation("code", "Scan or type the RMA, the label's QR code or the tracking number.");
@@ -92,7 +110,7 @@ public static class ReceiveParcel
     }
 
     /// <summary>Moves the return to received (audited, announced) or says it already was; 409 when its status does not allow it.</summary>
-    private static async Task<IResult> ReceiveAsync(RetourDb db, IdempotencyScope idem, Return ret, string code, string on, string warehouse, Actor actor,
+    private static async Task<IResult?> ReceiveAsync(RetourDb db, IdempotencyScope idem, Return ret, string code, string on, string warehouse, Actor actor,
         DateTimeOffset now, CancellationToken ct)
     {
         if (ret.ReceivedAt is not null || ret.Status is ReturnStatus.Received or ReturnStatus.Inspected or ReturnStatus.Resolved or ReturnStatus.Closed)
@@ -113,9 +131,11 @@ public static class ReceiveParcel
         }
         catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e))
         {
-            // Two scans of one parcel at once: the other one received it.
+            // Two scans of one parcel at once: the other one received it. Or another change (a label booked at that
+            // moment) moved the return on, and it is still to be received: the caller runs the receipt again.
             db.ChangeTracker.Clear();
             var fresh = await ReadReturns.FindAsync(db.Returns.AsNoTracking(), ret.Id.ToString(), ct);
+            if (fresh is not null && fresh.ReceivedAt is null && Lifecycle.CanMove(fresh.Status, ReturnStatus.Received)) return null;
             return TypedResults.Ok(new ReceiptDto(true, true, code, on, fresh!.WarehouseCode ?? warehouse, fresh.Status, ReturnDto.From(fresh), null));
         }
     }
@@ -170,7 +190,10 @@ public static class ReceiveParcel
         return TypedResults.Ok(new Page<UnmatchedParcelDto>([.. rows.Select(UnmatchedParcelDto.From)], more ? Cursor.Encode('d', rows[^1].ReceivedAt, rows[^1].Id) : null, more));
     }
 
-    public static async Task<IResult> Match(Guid id, MatchInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
+    public static Task<IResult> Match(Guid id, MatchInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct) =>
+        RetryingAsync(db, () => MatchOnceAsync(id, input, http, db, idem, clock, ct));
+
+    private static async Task<IResult?> MatchOnceAsync(Guid id, MatchInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(input?.Return)) return Problems.Validation("return", "Name the return by RMA or id.");
         var parcel = await db.UnmatchedParcels.FirstOrDefaultAsync(p => p.Id == id, ct);
