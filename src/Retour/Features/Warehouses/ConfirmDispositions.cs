@@ -36,6 +36,19 @@ public static class ConfirmDispositions
     {
         var (input, problem) = await http.Request.ReadStrictJsonAsync<DispositionInput>("", ct, optional: true);
         if (problem is not null) return problem;
+        // A confirmation that lost a race to another change of the return (a refund resolving it at that moment), with
+        // its units still open, runs again from a fresh read.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await ConfirmOnceAsync(idOrRma, input, http, db, idem, clock, ct) is { } result) return result;
+            db.ChangeTracker.Clear();
+            if (attempt == 3) return Problems.Result(409, "concurrent_update", "The return kept changing", "Read the return again and confirm what is still open.");
+        }
+    }
+
+    private static async Task<IResult?> ConfirmOnceAsync(string idOrRma, DispositionInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock,
+        CancellationToken ct)
+    {
         var ret = await ReadReturns.FindAsync(db.Returns, idOrRma, ct);
         if (ret is null) return Problems.NotFound($"There is no return '{idOrRma}'.");
         var all = await db.UnitDispositions.Where(d => d.ReturnId == ret.Id).OrderBy(d => d.OrderLineRef).ThenBy(d => d.Unit).ToListAsync(ct);
@@ -131,6 +144,12 @@ public static class ConfirmDispositions
         }
         catch (Exception e) when (e is DbUpdateConcurrencyException || DbErrors.IsTransient(e) || (e is DbUpdateException u && DbErrors.IsUniqueViolation(u, "rtv_batches")))
         {
+            await tx.RollbackAsync(CancellationToken.None);
+            db.ChangeTracker.Clear();
+            var ids = chosen.Select(c => c.Unit.Id).ToList();
+            if (e is DbUpdateConcurrencyException &&
+                await db.UnitDispositions.AsNoTracking().CountAsync(d => ids.Contains(d.Id) && d.State == DispositionState.Proposed, ct) == ids.Count)
+                return null; // the return changed, not these units: the caller confirms again
             return Problems.Result(409, "concurrent_update", "Someone confirmed these units meanwhile", "Read the return again and confirm what is still open.");
         }
     }
