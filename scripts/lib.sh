@@ -50,7 +50,7 @@ pg_start() {
     || { cat "$dir/initdb.log" >&2; return 1; }
   # A test server: durability off (fsync), so the suite does not wait for the disk.
   "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >/dev/null \
+    -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 ${PG_EXTRA_OPTS:-}" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   PG_URL="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
   export PG_PORT PG_URL

@@ -80,6 +80,26 @@ public class RetourApp : WebApplicationFactory<Program>
         return new TestMerchant(merchant.Id, slug, key, Client(key));
     }
 
+    /// <summary>
+    /// Closes this host's idle PostgreSQL connections when it goes: a pool outlives its host by minutes otherwise, and
+    /// with a database per test class the suite would run out of server connections.
+    /// </summary>
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && TestDb.IsPostgres)
+            using (var conn = new Npgsql.NpgsqlConnection(Retour.Infrastructure.Db.DbSetup.PostgresConnectionString(ConnectionString)))
+                Npgsql.NpgsqlConnection.ClearPool(conn);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (TestDb.IsPostgres)
+            await using (var conn = new Npgsql.NpgsqlConnection(Retour.Infrastructure.Db.DbSetup.PostgresConnectionString(ConnectionString)))
+                Npgsql.NpgsqlConnection.ClearPool(conn);
+    }
+
     public HttpClient Client(string? apiKey)
     {
         var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
