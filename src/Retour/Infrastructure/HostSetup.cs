@@ -81,10 +81,6 @@ public static class HostSetup
 
     public static WebApplication UseRetourPipeline(this WebApplication app)
     {
-        // The process's role and instance on every log line of a request; the request's correlation id inside it.
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Retour.Requests");
-        var scope = Telemetry.ProcessScope(app.Services.GetRequiredService<RetourSettings>());
-        app.Use(async (http, next) => { using (log.BeginScope(scope)) await next(http); });
         app.UseCorrelation();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

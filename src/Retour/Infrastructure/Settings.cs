@@ -118,7 +118,7 @@ public sealed record RetourSettings
             DemoShippoToken = Blank(c["RETOUR_DEMO_SHIPPO_TOKEN"]),
             TrackingMapFile = Blank(c["RETOUR_TRACKING_MAP"]),
             Role = RoleOf(c),
-            JsonLogs = (c["RETOUR_LOG_FORMAT"] ?? "text").Trim().Equals("json", StringComparison.OrdinalIgnoreCase),
+            JsonLogs = JsonLogsOf(c),
             ShutdownDelay = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_SHUTDOWN_DELAY_MS"], out var sd) && sd is >= 0 and <= 25_000 ? sd : 0),
             RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true) && RoleOf(c) != RetourRole.Web,
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
@@ -146,6 +146,9 @@ public sealed record RetourSettings
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    /// <summary>RETOUR_LOG_FORMAT: text (the default) or json.</summary>
+    public static bool JsonLogsOf(IConfiguration c) => (c["RETOUR_LOG_FORMAT"] ?? "text").Trim().Equals("json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>RETOUR_ROLE: all (the default), web or worker.</summary>
     public static RetourRole RoleOf(IConfiguration c) => (c["RETOUR_ROLE"] ?? "all").Trim().ToLowerInvariant() switch

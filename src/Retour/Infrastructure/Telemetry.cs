@@ -39,7 +39,7 @@ public static partial class Telemetry
     {
         var c = builder.Configuration;
         var role = RetourSettings.RoleOf(c).ToString().ToLowerInvariant();
-        if ((c["RETOUR_LOG_FORMAT"] ?? "text").Trim().Equals("json", StringComparison.OrdinalIgnoreCase))
+        if (RetourSettings.JsonLogsOf(c))
         {
             builder.Logging.ClearProviders();
             builder.Logging.AddJsonConsole(o =>
@@ -115,6 +115,7 @@ public static partial class Telemetry
     public static WebApplication UseCorrelation(this WebApplication app)
     {
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Retour.Requests");
+        var process = ProcessScope(app.Services.GetRequiredService<RetourSettings>());
         app.Use(async (http, next) =>
         {
             var given = http.Request.Headers[CorrelationHeader].ToString();
@@ -123,7 +124,8 @@ public static partial class Telemetry
             // OnStarting: the exception handler clears the response's headers before it writes the problem.
             http.Response.OnStarting(() => { http.Response.Headers[CorrelationHeader] = id; return Task.CompletedTask; });
             Activity.Current?.SetTag("retour.correlation_id", id);
-            using (log.BeginScope(new Dictionary<string, object> { ["correlation_id"] = id }))
+            // One scope per request: the correlation id, and the process's role and instance.
+            using (log.BeginScope(new Dictionary<string, object>(process) { ["correlation_id"] = id }))
                 await next(http);
         });
         return app;

@@ -38,12 +38,8 @@ public static class ConfirmDispositions
         if (problem is not null) return problem;
         // A confirmation that lost a race to another change of the return (a refund resolving it at that moment), with
         // its units still open, runs again from a fresh read.
-        for (var attempt = 1; ; attempt++)
-        {
-            if (await ConfirmOnceAsync(idOrRma, input, http, db, idem, clock, ct) is { } result) return result;
-            db.ChangeTracker.Clear();
-            if (attempt == 3) return Problems.Result(409, "concurrent_update", "The return kept changing", "Read the return again and confirm what is still open.");
-        }
+        return await FreshRead.RetryAsync(db, () => ConfirmOnceAsync(idOrRma, input, http, db, idem, clock, ct),
+            "The return kept changing", "Read the return again and confirm what is still open.");
     }
 
     private static async Task<IResult?> ConfirmOnceAsync(string idOrRma, DispositionInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock,

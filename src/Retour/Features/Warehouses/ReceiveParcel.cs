@@ -48,22 +48,8 @@ public static class ReceiveParcel
     }
 
     public static Task<IResult> Receive(ReceiptInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct) =>
-        RetryingAsync(db, () => ReceiveOnceAsync(input, http, db, idem, clock, ct));
-
-    /// <summary>
-    /// Runs a receipt again (from a fresh read) when it lost a race to another change of the return that left it still to
-    /// be received, such as its label being booked at that moment. Without this the scan answered 200 without receiving.
-    /// </summary>
-    private static async Task<IResult> RetryingAsync(RetourDb db, Func<Task<IResult?>> once)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            if (await once() is { } result) return result;
-            db.ChangeTracker.Clear();
-            if (attempt == 3)
-                return Problems.Result(409, "conflict", "The return changed while it was being received", "Scan the parcel again.");
-        }
-    }
+        // A scan that lost a race to another change of the return (its label booked at that moment) runs again.
+        FreshRead.RetryAsync(db, () => ReceiveOnceAsync(input, http, db, idem, clock, ct), "The return changed while it was being received", "Scan the parcel again.");
 
     private static async Task<IResult?> ReceiveOnceAsync(ReceiptInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {
@@ -191,7 +177,7 @@ public static class ReceiveParcel
     }
 
     public static Task<IResult> Match(Guid id, MatchInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct) =>
-        RetryingAsync(db, () => MatchOnceAsync(id, input, http, db, idem, clock, ct));
+        FreshRead.RetryAsync(db, () => MatchOnceAsync(id, input, http, db, idem, clock, ct), "The return changed while it was being received", "Match the parcel again.");
 
     private static async Task<IResult?> MatchOnceAsync(Guid id, MatchInput? input, HttpContext http, RetourDb db, IdempotencyScope idem, TimeProvider clock, CancellationToken ct)
     {

@@ -135,3 +135,20 @@ public static class IdempotentCommit
     // Created<T> and Accepted<T> carry a Location; they share no interface that exposes it.
     private static string? LocationOf(object result) => result.GetType().GetProperty("Location")?.GetValue(result) as string;
 }
+
+public static class FreshRead
+{
+    /// <summary>
+    /// Runs a write that answers null when it lost a race to another change of the same row and still has to be done
+    /// (the return's status token moved under it): again from a fresh read, up to three times, then 409.
+    /// </summary>
+    public static async Task<IResult> RetryAsync(RetourDb db, Func<Task<IResult?>> once, string title, string detail)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await once() is { } result) return result;
+            db.ChangeTracker.Clear();
+            if (attempt == 3) return Problems.Result(409, "concurrent_update", title, detail);
+        }
+    }
+}
