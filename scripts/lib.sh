@@ -48,9 +48,12 @@ pg_start() {
   PG_PORT=$(free_port)
   "${run[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
-  # A test server: durability off (fsync), so the suite does not wait for the disk.
+  # A test server: durability off (fsync), so the suite does not wait for the disk. PG_DURABLE=1 keeps the defaults
+  # (the local cluster and its fault test, where a restart must lose nothing committed).
+  local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-}" = 1 ] && speed=""
   "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 ${PG_EXTRA_OPTS:-}" start >/dev/null \
+    -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 $speed -c max_connections=500 ${PG_EXTRA_OPTS:-}" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   PG_URL="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres"
   export PG_PORT PG_URL
@@ -87,4 +90,63 @@ smtp_stop() {
   local dir=$1
   [ -f "$dir/smtp.pid" ] && kill "$(cat "$dir/smtp.pid")" 2>/dev/null || true
   rm -rf "$dir"
+}
+
+# rmq_start DIR : starts a throwaway RabbitMQ node (Debian's rabbitmq-server) with its own data in DIR, on 127.0.0.1 and a
+# free port; sets RMQ_PORT, RMQ_URL and RMQ_NODE. No systemd is needed: the node runs in the background as the
+# 'rabbitmq' user the package creates (as root) or as the caller, with its Erlang cookie in DIR.
+rmq_env() {
+  local dir=$1
+  env HOME="$dir" RABBITMQ_NODENAME="$(cat "$dir/node")" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$(cat "$dir/port")" RABBITMQ_DIST_PORT="$(( $(cat "$dir/port") + 10000 ))" \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbit.pid" \
+    RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" ERL_EPMD_ADDRESS=127.0.0.1 "${@:2}"
+}
+
+rmq_run() { # rmq_run DIR CMD... : runs a rabbitmq tool against the node in DIR (as its owner)
+  local dir=$1 run=()
+  [ "$(id -u)" -eq 0 ] && run=(runuser -u rabbitmq --)
+  "${run[@]}" bash -c "$(declare -f rmq_env); rmq_env \"\$@\"" _ "$dir" "${@:2}"
+}
+
+rmq_start() {
+  local dir=$1
+  apt_install rabbitmq-server
+  mkdir -p "$dir/mnesia" "$dir/log"
+  if [ ! -f "$dir/port" ]; then
+    RMQ_PORT=$(free_port)
+    echo "$RMQ_PORT" >"$dir/port"
+    echo "retour$RMQ_PORT@localhost" >"$dir/node"
+    # Queues and messages on disk as in production; no management plugin (the scripts read counts through the API).
+    printf 'listeners.tcp.default = %s\nloopback_users = none\ndisk_free_limit.absolute = 50MB\nvm_memory_high_watermark.relative = 0.2\n' \
+      "$RMQ_PORT" >"$dir/rabbitmq.conf"
+    echo '[].' >"$dir/enabled_plugins"
+    echo '[].' >"$dir/advanced.config"
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie"
+    chmod 400 "$dir/.erlang.cookie"
+    [ "$(id -u)" -eq 0 ] && chown -R rabbitmq:rabbitmq "$dir"
+  fi
+  RMQ_PORT=$(cat "$dir/port")
+  RMQ_NODE=$(cat "$dir/node")
+  rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/log/console.log" 2>&1 &
+  echo $! >"$dir/launcher.pid"
+  # The node answers on its AMQP port once it has booted.
+  for _ in $(seq 1 120); do
+    rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -q await_startup -t 1 >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -q await_startup -t 5 >/dev/null 2>&1 \
+    || { tail -n 40 "$dir/log/console.log" >&2; return 1; }
+  RMQ_URL="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
+  export RMQ_PORT RMQ_URL RMQ_NODE
+}
+
+# rmq_stop DIR [keep] : stops the node; removes DIR unless asked to keep it (a restart keeps its queues).
+rmq_stop() {
+  local dir=$1
+  [ -f "$dir/node" ] || return 0
+  rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$(cat "$dir/node")" -q stop "$dir/rabbit.pid" >/dev/null 2>&1 || true
+  [ -f "$dir/launcher.pid" ] && wait "$(cat "$dir/launcher.pid")" 2>/dev/null || true
+  [ "${2:-}" = keep ] || rm -rf "$dir"
 }

@@ -30,6 +30,14 @@ public static class Health
             .AddCheck<DbHealthCheck>("database", tags: [Ready], timeout: CheckTimeout)
             .AddCheck<SchemaHealthCheck>("schema", tags: [Ready], timeout: CheckTimeout)
             .AddCheck<StoppingHealthCheck>("lifecycle", tags: [Ready]);
+        // Nodes that publish and consume (scaled mode's workers, or one node doing everything) need RabbitMQ too; the
+        // settings are read when the checks are first built, after the host's configuration is complete.
+        services.AddOptions<HealthCheckServiceOptions>().Configure<RetourSettings>((o, settings) =>
+        {
+            if (settings.RabbitMqUrl is not null && settings.RunOutboxRelay)
+                o.Registrations.Add(new HealthCheckRegistration("broker", sp => ActivatorUtilities.CreateInstance<Outbox.BrokerHealthCheck>(sp),
+                    failureStatus: null, tags: [Ready], timeout: CheckTimeout));
+        });
         return services;
     }
 

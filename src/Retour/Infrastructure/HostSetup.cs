@@ -51,6 +51,8 @@ public static class HostSetup
         s.AddHostedService<OutboxRelayHost>();
         s.AddHostedService<Housekeeping>();
         s.AddSingleton<OutboxRelay>();
+        s.AddSingleton<Broker>();
+        s.AddHostedService<OutboxConsumer>();
         return builder;
     }
 

@@ -40,6 +40,14 @@ public sealed record RetourSettings
     public bool JsonLogs { get; init; }
     /// <summary>Whether this process does background work: not in the web role, and RETOUR_OUTBOX_RELAY=false turns it off.</summary>
     public bool RunOutboxRelay { get; init; } = true;
+    /// <summary>RETOUR_RABBITMQ_URL: scaled mode's broker (amqp://user:password@host:5672/vhost). Unset: the outbox is delivered in process.</summary>
+    public string? RabbitMqUrl { get; init; }
+    /// <summary>RETOUR_RABBITMQ_QUEUE: the outbox queue's name (its retry and dead-letter queues are named after it).</summary>
+    public string RabbitMqQueue { get; init; } = "retour.outbox";
+    /// <summary>RETOUR_WORKER_CONCURRENCY: messages a worker handles at once from the broker.</summary>
+    public int WorkerConcurrency { get; init; } = 4;
+    /// <summary>RETOUR_OUTBOX_MAX_ATTEMPTS: deliveries of an event before it is dead-lettered (the console's dead letters).</summary>
+    public int OutboxMaxAttempts { get; init; } = 12;
     /// <summary>Requests per second per API key; 0 turns the limit off.</summary>
     public int RateLimitPerSecond { get; init; } = 200;
     public bool MigrateOnStart { get; init; } = true;
@@ -121,6 +129,13 @@ public sealed record RetourSettings
             JsonLogs = JsonLogsOf(c),
             ShutdownDelay = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_SHUTDOWN_DELAY_MS"], out var sd) && sd is >= 0 and <= 25_000 ? sd : 0),
             RunOutboxRelay = Bool(c["RETOUR_OUTBOX_RELAY"], true) && RoleOf(c) != RetourRole.Web,
+            RabbitMqUrl = RabbitUrlOf(c),
+            RabbitMqQueue = Blank(c["RETOUR_RABBITMQ_QUEUE"])?.Trim() is { } q
+                ? (q.Length <= 200 && q.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-') ? q
+                    : throw new InvalidOperationException("RETOUR_RABBITMQ_QUEUE may hold letters, digits, '.', '_' and '-' (at most 200)."))
+                : "retour.outbox",
+            OutboxMaxAttempts = int.TryParse(c["RETOUR_OUTBOX_MAX_ATTEMPTS"], out var oma) && oma is >= 1 and <= 50 ? oma : 12,
+            WorkerConcurrency = int.TryParse(c["RETOUR_WORKER_CONCURRENCY"], out var wc) && wc is >= 1 and <= 64 ? wc : 4,
             RateLimitPerSecond = int.TryParse(c["RETOUR_RATE_LIMIT"], out var rl) && rl >= 0 ? rl : 200,
             MigrateOnStart = Bool(c["RETOUR_MIGRATE_ON_START"], true),
             CarrierTimeout = TimeSpan.FromMilliseconds(int.TryParse(c["RETOUR_CARRIER_TIMEOUT_MS"], out var ct) && ct is >= 10 and <= 600_000 ? ct : 10_000),
@@ -143,6 +158,16 @@ public sealed record RetourSettings
             WebhookGiveUpAfter = TimeSpan.FromMilliseconds(long.TryParse(c["RETOUR_WEBHOOK_GIVE_UP_MS"], out var wg) && wg is >= 1000 and <= 7L * 86_400_000 ? wg : 86_400_000),
             SandboxSpeed = double.TryParse(c["RETOUR_SANDBOX_SPEED"], System.Globalization.CultureInfo.InvariantCulture, out var sp) && sp is >= 1 and <= 1_000_000 ? sp : 360,
         };
+    }
+
+    /// <summary>RETOUR_RABBITMQ_URL, checked at start: a typo must not surface as a worker that never delivers.</summary>
+    private static string? RabbitUrlOf(IConfiguration c)
+    {
+        var url = Blank(c["RETOUR_RABBITMQ_URL"])?.Trim();
+        if (url is null) return null;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("amqp" or "amqps"))
+            throw new InvalidOperationException("RETOUR_RABBITMQ_URL must be an amqp:// or amqps:// URL, such as amqp://guest:guest@127.0.0.1:5672/.");
+        return url;
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;

@@ -20,6 +20,24 @@ public sealed class RobustnessTests(RetourApp app) : IClassFixture<RetourApp>
         Assert.Equal(TestDb.IsPostgres, scope.ServiceProvider.GetRequiredService<RetourDb>().IsPostgres);
     }
 
+    /// <summary>A PostgreSQL that does not answer (restarting, say) is a 503 with Retry-After, not a 500: clients retry.</summary>
+    [Fact]
+    public async Task DatabaseUnreachable_IsA503ProblemWithRetryAfter()
+    {
+        int closed;
+        using (var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0)) { l.Start(); closed = ((IPEndPoint)l.LocalEndpoint).Port; }
+        await using var down = new ConfiguredRetourApp($"Host=127.0.0.1;Port={closed};Username=postgres;Database=none;Timeout=2", new Dictionary<string, string?>
+        {
+            ["RETOUR_DB_PROVIDER"] = "postgres", ["RETOUR_MIGRATE_ON_START"] = "false", ["RETOUR_OUTBOX_RELAY"] = "false",
+        });
+        var client = down.Client("rtr_" + new string('a', 40));
+        using var res = await client.GetAsync("/api/v1/returns");
+        var body = JsonNode.Parse(await res.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, res.StatusCode);
+        Assert.Equal("unavailable", body.Str("code"));
+        Assert.Equal("2", res.Headers.GetValues("Retry-After").Single());
+    }
+
     [Fact]
     public async Task ParallelPostsOfOneNewOrder_CreateOneOrder_AndNoneFail()
     {

@@ -51,5 +51,36 @@ public sealed class DocsAndTextsTests
     public void Language_IsChosenFromTheShopperThenBrowserThenCustomerThenMerchant(string? lang, string? accept, string? customer, string merchant, string expected) =>
         Assert.Equal(expected, Texts.Choose(lang, accept, customer, merchant));
 
+    /// <summary>
+    /// Every variable the code reads is in the configuration reference, and the deployment files (the local cluster, the
+    /// Dockerfile, the compose file) set only variables it documents; the two load balancers share their upstream rules.
+    /// </summary>
+    [Fact]
+    public void ConfigurationReference_CoversTheCode_AndTheDeploymentFilesAgreeWithIt()
+    {
+        var reference = File.ReadAllText(Path.Combine(Repo.Root, "docs", "configuration.md"));
+        var documented = Regex.Matches(reference, @"`((?:RETOUR|OTEL)_[A-Z_]+)`").Select(m => m.Groups[1].Value).ToHashSet();
+        var code = Directory.GetFiles(Path.Combine(Repo.Root, "src", "Retour"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), "\"((?:RETOUR|OTEL)_[A-Z_]+)\"").Select(m => m.Groups[1].Value)).ToHashSet();
+        Assert.True(code.Count > 30, "the scan found the settings");
+        Assert.Empty(code.Except(documented).Order());
+        foreach (var file in new[] { "scripts/cluster.sh", "Dockerfile", "docker-compose.yml" })
+        {
+            var used = Regex.Matches(File.ReadAllText(Path.Combine(Repo.Root, file)), @"\b(RETOUR_[A-Z_]+)=|\b(RETOUR_[A-Z_]+):")
+                .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)
+                .Where(v => v is not ("RETOUR_CLUSTER_DIR" or "RETOUR_DB_PASSWORD" or "RETOUR_RABBITMQ_PASSWORD" or "RETOUR_COMPOSE_DEMO")).ToHashSet();
+            Assert.True(used.Count >= 4, $"{file} sets Retour's variables");
+            Assert.Empty(used.Except(documented).Order());
+        }
+        var cluster = File.ReadAllText(Path.Combine(Repo.Root, "scripts", "cluster.sh"));
+        var compose = File.ReadAllText(Path.Combine(Repo.Root, "deploy", "nginx.conf"));
+        foreach (var rule in new[] { "max_fails=1 fail_timeout=5s", "proxy_next_upstream error timeout http_502 http_503;", "client_max_body_size 64m;", "keepalive 32;" })
+        {
+            Assert.Contains(rule, cluster);
+            Assert.Contains(rule, compose);
+        }
+    }
+
     private static string[] Placeholders(string text) => [.. Regex.Matches(text, @"\{[a-z_]+\}").Select(m => m.Value).Order()];
 }

@@ -18,5 +18,9 @@ public static class WebhooksFeature
             .AddSingleton<IOutboxHandler, WebhookFanOut>();
     }
 
-    public static void MapWebhooks(this WebApplication app, RouteGroupBuilder api) => WebhookEndpoints.Map(api);
+    public static void MapWebhooks(this WebApplication app, RouteGroupBuilder api)
+    {
+        WebhookEndpoints.Map(api);
+        DeadLetterEndpoints.Map(api);
+    }
 }

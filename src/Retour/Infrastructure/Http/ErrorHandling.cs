@@ -35,7 +35,14 @@ public static class ErrorHandling
         public async ValueTask<bool> TryHandleAsync(HttpContext ctx, Exception ex, CancellationToken ct)
         {
             var (status, code, title, detail, errors) = Classify(ex);
-            if (status >= 500) log.LogError(ex, "Unhandled error on {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
+            if (status == 503)
+            {
+                // The database is restarting or unreachable: nothing was written (the transaction did not commit), and
+                // the same request will work in a moment.
+                log.LogWarning("Database unavailable on {Method} {Path}: {Error}", ctx.Request.Method, ctx.Request.Path, ex.GetBaseException().Message);
+                ctx.Response.Headers.RetryAfter = "2";
+            }
+            else if (status >= 500) log.LogError(ex, "Unhandled error on {Method} {Path}", ctx.Request.Method, ctx.Request.Path);
             var ext = errors is null ? null : new Dictionary<string, object?> { ["errors"] = errors };
             await Problems.Write(ctx, status, code, title, detail, ext);
             return true;
@@ -62,7 +69,24 @@ public static class ErrorHandling
             // A multipart body that does not parse (no boundary, a cut-off section): the sender's mistake, not ours.
             if (ex is InvalidDataException)
                 return (400, "bad_request", "The request could not be read", ex.Message, null);
+            if (IsDatabaseUnavailable(ex))
+                return (503, "unavailable", "The service is briefly unavailable",
+                    "Retour could not reach its database. Nothing was changed; send the same request again in a few seconds (with the same Idempotency-Key).", null);
             return (500, "internal_error", "Something went wrong on our side", "The error has been logged. Retry later or contact support with the trace id.", null);
+        }
+
+        /// <summary>
+        /// The database is restarting, shutting down or unreachable (PostgreSQL's 57P01–57P03 and connection errors, which
+        /// Npgsql marks transient), directly or after EF's retries gave up.
+        /// </summary>
+        private static bool IsDatabaseUnavailable(Exception ex)
+        {
+            for (var e = ex; e is not null; e = e.InnerException)
+            {
+                if (e is Npgsql.PostgresException pg) return pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal);
+                if (e is Npgsql.NpgsqlException { IsTransient: true }) return true;
+            }
+            return false;
         }
 
         /// <summary>"$.lines[0].quantity" → "lines[0].quantity".</summary>

@@ -32,14 +32,19 @@ public interface IOutboxHandler
 /// </summary>
 public sealed class OutboxRelay(
     IServiceScopeFactory scopes, OutboxSignal signal, IEnumerable<IOutboxHandler> handlers,
-    TimeProvider clock, RetourSettings settings, ILogger<OutboxRelay> log)
+    TimeProvider clock, RetourSettings settings, Broker broker, ILogger<OutboxRelay> log)
 {
     public const int BatchSize = 200;
     public const int SkipBatchSize = 2000;
     /// <summary>After a wake-up, wait this long so that commits arriving together are claimed together.</summary>
     private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(25);
-    public const int MaxAttempts = 12;
+    /// <summary>Attempts before a message is dead-lettered (RETOUR_OUTBOX_MAX_ATTEMPTS, 12 by default).</summary>
+    private int MaxAttempts => settings.OutboxMaxAttempts;
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    /// <summary>With a broker: how long a claim has to be published before another relay may claim it.</summary>
+    public static readonly TimeSpan PublishLease = TimeSpan.FromSeconds(30);
+    /// <summary>With a broker: a published message not marked processed by then is published again (the broker lost it).</summary>
+    public static readonly TimeSpan ProcessingLease = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
     private readonly IOutboxHandler[] _handlers = [.. handlers];
     private readonly Dictionary<long, string> _filters = [];
@@ -100,43 +105,172 @@ public sealed class OutboxRelay(
             batch = _typeFilter.Length == 0 ? [] : await ClaimAsync(db, now, ct);
         }
         if (batch.Count == 0) return skipped;
+        if (broker.Enabled)
+        {
+            await PublishAsync(batch, ct);
+            return batch.Count + skipped;
+        }
 
-        var done = new List<Guid>(batch.Count);
+        var done = new List<OutboxMessage>(batch.Count);
         foreach (var message in batch)
         {
-            var relevant = _handlers.Where(h => h.IsActive && h.Types.Contains(message.Type)).ToList();
-            using var activity = Telemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
-            using var messageScope = log.BeginScope(new Dictionary<string, object> { ["message_id"] = message.Id, ["message_type"] = message.Type });
-            activity?.SetTag("messaging.message.id", message.Id.ToString());
-            activity?.SetTag("retour.merchant_id", message.MerchantId.ToString());
             try
             {
-                foreach (var handler in relevant)
-                    if (await handler.WantsAsync(message, ct)) await RunHandlerAsync(handler, message, ct);
-                done.Add(message.Id);
+                await RunHandlersAsync(message, ct);
+                done.Add(message);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                activity?.SetStatus(ActivityStatusCode.Error, e.Message);
                 await FailAsync(message, e, ct);
             }
         }
-        if (done.Count > 0)
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
-            var at = clock.GetUtcNow();
-            await db.OutboxMessages.Where(m => done.Contains(m.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(m => m.ProcessedAt, at).SetProperty(m => m.LastError, (string?)null), ct);
-            // Counted once done is recorded: a batch delivered again after a failed update is not counted twice.
-            foreach (var message in batch.Where(m => done.Contains(m.Id)))
-            {
-                var type = new KeyValuePair<string, object?>("type", message.Type);
-                Telemetry.OutboxDelivered.Add(1, type);
-                Telemetry.OutboxLag.Record((at - message.CreatedAt).TotalSeconds, type);
-            }
-        }
+        await MarkDoneAsync(done, ct);
         return batch.Count + skipped;
+    }
+
+    /// <summary>Runs every interested handler once (the inbox skips those that already ran), inside the message's span and log scope.</summary>
+    private async Task RunHandlersAsync(OutboxMessage message, CancellationToken ct)
+    {
+        using var activity = Telemetry.Source.StartActivity("outbox " + message.Type, ActivityKind.Consumer);
+        using var messageScope = log.BeginScope(new Dictionary<string, object> { ["message_id"] = message.Id, ["message_type"] = message.Type });
+        activity?.SetTag("messaging.message.id", message.Id.ToString());
+        activity?.SetTag("retour.merchant_id", message.MerchantId.ToString());
+        try
+        {
+            foreach (var handler in _handlers)
+                if (handler.IsActive && handler.Types.Contains(message.Type) && await handler.WantsAsync(message, ct))
+                    await RunHandlerAsync(handler, message, ct);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
+    private async Task MarkDoneAsync(IReadOnlyList<OutboxMessage> done, CancellationToken ct)
+    {
+        if (done.Count == 0) return;
+        var ids = done.Select(m => m.Id).ToList();
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        var at = clock.GetUtcNow();
+        await db.OutboxMessages.Where(m => ids.Contains(m.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.ProcessedAt, at).SetProperty(m => m.LastError, (string?)null), ct);
+        // Counted once done is recorded: a batch delivered again after a failed update is not counted twice.
+        foreach (var message in done)
+        {
+            var type = new KeyValuePair<string, object?>("type", message.Type);
+            Telemetry.OutboxDelivered.Add(1, type);
+            Telemetry.OutboxLag.Record((at - message.CreatedAt).TotalSeconds, type);
+        }
+    }
+
+    /// <summary>
+    /// Scaled mode: hands a claimed batch to the broker. Confirmed messages get the long processing lease (a consumer marks
+    /// them processed); the others are released for the next round at once, without counting an attempt.
+    /// </summary>
+    private async Task PublishAsync(List<OutboxMessage> batch, CancellationToken ct)
+    {
+        bool[] confirmed;
+        try
+        {
+            confirmed = await broker.PublishAsync([.. batch.Select(m => new BrokerMessage(m.Id, m.MerchantId, m.Type, broker.Queue, BodyOf(m), m.Attempts))], ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            log.LogWarning("Could not publish {Count} outbox message(s) to RabbitMQ ({Error}); trying again shortly", batch.Count, e.Message);
+            confirmed = new bool[batch.Count];
+        }
+        var sent = batch.Where((_, i) => confirmed[i]).Select(m => m.Id).ToList();
+        var unsent = batch.Where((_, i) => !confirmed[i]).Select(m => m.Id).ToList();
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+        var now = clock.GetUtcNow();
+        if (sent.Count > 0)
+            await db.OutboxMessages.Where(m => sent.Contains(m.Id) && m.ProcessedAt == null && m.DeadAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, now + ProcessingLease), CancellationToken.None);
+        if (unsent.Count > 0)
+        {
+            await db.OutboxMessages.Where(m => unsent.Contains(m.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, now + TimeSpan.FromSeconds(2)).SetProperty(m => m.Attempts, m => m.Attempts - 1), CancellationToken.None);
+            throw new InvalidOperationException($"RabbitMQ confirmed {sent.Count} of {batch.Count} message(s)");
+        }
+    }
+
+    /// <summary>What the broker carries: the event itself (consumers read the row for its state; operators read this in the queues).</summary>
+    private static byte[] BodyOf(OutboxMessage m)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("id", m.Id);
+            w.WriteString("merchant_id", m.MerchantId);
+            w.WriteString("type", m.Type);
+            w.WriteString("created_at", m.CreatedAt);
+            w.WritePropertyName("payload");
+            w.WriteRawValue(m.Payload, skipInputValidation: true);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>What became of a message a consumer took from the broker.</summary>
+    public enum Consumed { Done, AlreadyDone, Unknown, Retrying, Dead }
+
+    /// <summary>
+    /// Scaled mode, on a worker: handles one message taken from the broker. The row decides: one already processed (or
+    /// dead) is skipped, so a redelivered copy does nothing. A failure schedules the next attempt through the broker's
+    /// delay queues (and pushes the row's lease past it), or moves the message to the dead-letter queue. Throws only when
+    /// neither the database nor the broker could record the outcome; the caller then returns the message to the queue.
+    /// </summary>
+    public async Task<Consumed> ConsumeAsync(Guid id, CancellationToken ct)
+    {
+        OutboxMessage? message;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            message = await db.OutboxMessages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, ct);
+        }
+        if (message is null) return Consumed.Unknown;
+        if (message.ProcessedAt is not null || message.DeadAt is not null) return Consumed.AlreadyDone;
+        try
+        {
+            await RunHandlersAsync(message, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            return await RetryThroughBrokerAsync(message, e, ct);
+        }
+        await MarkDoneAsync([message], ct);
+        return Consumed.Done;
+    }
+
+    private async Task<Consumed> RetryThroughBrokerAsync(OutboxMessage message, Exception e, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var attempts = Math.Max(1, message.Attempts);
+        var dead = attempts >= MaxAttempts;
+        var delay = Broker.RetryDelay(attempts);
+        var error = Truncate($"{e.GetType().Name}: {e.Message}", 2000);
+        Telemetry.OutboxFailed.Add(1, new KeyValuePair<string, object?>("type", message.Type), new KeyValuePair<string, object?>("dead", dead));
+        if (dead) log.LogError(e, "Outbox message {Id} ({Type}) failed {Attempts} times and is dead-lettered", message.Id, message.Type, attempts);
+        else log.LogWarning(e, "Outbox message {Id} ({Type}) failed (attempt {Attempts}); retry in {Delay}", message.Id, message.Type, attempts, delay);
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            await db.OutboxMessages.Where(m => m.Id == message.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(m => m.Attempts, dead ? attempts : attempts + 1)
+                .SetProperty(m => m.AvailableAt, now + delay + ProcessingLease)
+                .SetProperty(m => m.LastError, error)
+                .SetProperty(m => m.DeadAt, dead ? now : (DateTimeOffset?)null), ct);
+        }
+        var queue = dead ? broker.DeadQueue : broker.RetryQueue(Broker.RetryStep(attempts));
+        var sent = await broker.PublishAsync([new BrokerMessage(message.Id, message.MerchantId, message.Type, queue, BodyOf(message), attempts, Error: error)], ct);
+        // Not confirmed: the row's lease brings it back (a dead row is already recorded as dead, which is what counts).
+        if (!sent[0] && !dead) throw new InvalidOperationException("RabbitMQ did not confirm the retry of message " + message.Id);
+        return dead ? Consumed.Dead : Consumed.Retrying;
     }
 
     /// <summary>Events no handler in this process consumes are delivered to nobody: one statement marks a whole batch.</summary>
@@ -155,7 +289,7 @@ public sealed class OutboxRelay(
 
     private async Task<List<OutboxMessage>> ClaimAsync(RetourDb db, DateTimeOffset now, CancellationToken ct)
     {
-        var leaseEnd = now + Lease;
+        var leaseEnd = now + (broker.Enabled ? PublishLease : Lease);
         var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
         // Both providers run UPDATE … RETURNING; the time parameters go through EF's converters (timestamptz or µs).
         var sql = $$"""

@@ -1,0 +1,95 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Retour.Infrastructure.Outbox;
+
+/// <summary>
+/// Scaled mode, on workers: consumes the outbox queue as one of several competing consumers (RETOUR_WORKER_CONCURRENCY
+/// messages at a time, a few more prefetched). A message is acknowledged once its outcome is recorded (done, retry
+/// scheduled or dead); a worker that dies holding messages leaves them unacknowledged, and RabbitMQ gives them to another.
+/// </summary>
+public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSettings settings, ILogger<OutboxConsumer> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        if (!settings.RunOutboxRelay || !broker.Enabled) return;
+        using var processScope = log.BeginScope(Telemetry.ProcessScope(settings));
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var connection = await broker.ConnectAsync(stop);
+                await using var channel = await connection.CreateChannelAsync(cancellationToken: stop);
+                await channel.BasicQosAsync(0, (ushort)Math.Min(settings.WorkerConcurrency * 4, ushort.MaxValue), false, stop);
+                var consumer = new AsyncEventingBasicConsumer(channel);
+                consumer.ReceivedAsync += (_, delivery) => OnMessageAsync(channel, delivery, stop);
+                await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stop);
+                log.LogInformation("Consuming {Queue}", broker.Queue);
+                // Automatic recovery brings the channel and its consumer back after a connection loss; a channel closed
+                // while the connection is open (a protocol error) is not recovered, so it is made again here.
+                while (!stop.IsCancellationRequested && (channel.IsOpen || !connection.IsOpen))
+                    await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                if (!stop.IsCancellationRequested) log.LogWarning("RabbitMQ channel closed ({Reason}); consuming again", channel.CloseReason?.ReplyText);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                log.LogWarning("RabbitMQ is not reachable ({Error}); trying again in 2 s", e.Message);
+                try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
+            }
+        }
+    }
+
+    private async Task OnMessageAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stop)
+    {
+        if (!Guid.TryParse(delivery.BasicProperties.MessageId, out var id))
+        {
+            log.LogWarning("Dropping a RabbitMQ message without an outbox id ({MessageId})", delivery.BasicProperties.MessageId);
+            await channel.BasicAckAsync(delivery.DeliveryTag, false, CancellationToken.None);
+            return;
+        }
+        try
+        {
+            var outcome = await relay.ConsumeAsync(id, stop);
+            if (outcome == OutboxRelay.Consumed.Unknown)
+                log.LogWarning("Outbox message {Id} is not in this database (deleted, or another deployment's queue); dropped", id);
+            await channel.BasicAckAsync(delivery.DeliveryTag, false, CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Shutting down: not acknowledged, so RabbitMQ redelivers it to a worker that is still running.
+        }
+        catch (Exception e)
+        {
+            // Neither outcome could be recorded (the database is down, say): back to the queue after a pause, so a
+            // worker without its database does not spin through the queue.
+            log.LogWarning("Outbox message {Id} goes back to the queue: {Error}", id, e.Message);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                await channel.BasicNackAsync(delivery.DeliveryTag, false, requeue: true, CancellationToken.None);
+            }
+            catch (Exception) { /* the channel is gone: RabbitMQ requeues what was not acknowledged */ }
+        }
+    }
+}
+
+/// <summary>Readiness of a node that publishes and consumes (worker and all roles in scaled mode): RabbitMQ is connected.</summary>
+public sealed class BrokerHealthCheck(Broker broker) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken ct = default)
+    {
+        try
+        {
+            await broker.ConnectAsync(ct);
+            return broker.IsConnected
+                ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("rabbitmq connected")
+                : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("rabbitmq connection recovering");
+        }
+        catch (Exception)
+        {
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("rabbitmq unreachable");
+        }
+    }
+}
