@@ -142,11 +142,17 @@ rmq_start() {
   export RMQ_PORT RMQ_URL RMQ_NODE
 }
 
-# rmq_stop DIR [keep] : stops the node; removes DIR unless asked to keep it (a restart keeps its queues).
+# rmq_stop DIR [keep] : stops the node (gracefully for up to RMQ_STOP_SECONDS, 30 by default, then SIGKILL); removes DIR
+# unless asked to keep it (a restart keeps its queues and messages).
 rmq_stop() {
-  local dir=$1
+  local dir=$1 pid
   [ -f "$dir/node" ] || return 0
-  rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$(cat "$dir/node")" -q stop "$dir/rabbit.pid" >/dev/null 2>&1 || true
-  [ -f "$dir/launcher.pid" ] && wait "$(cat "$dir/launcher.pid")" 2>/dev/null || true
+  pid=$(cat "$dir/rabbit.pid" 2>/dev/null || true)
+  rmq_run "$dir" timeout "${RMQ_STOP_SECONDS:-30}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$(cat "$dir/node")" -q stop >/dev/null 2>&1 || true
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/rabbit.pid"
   [ "${2:-}" = keep ] || rm -rf "$dir"
 }

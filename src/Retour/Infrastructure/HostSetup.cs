@@ -28,7 +28,13 @@ public static class HostSetup
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton<Texts>();
         s.AddScoped<IdempotencyScope>();
-        s.Configure<JsonOptions>(o => Json.Configure(o.SerializerOptions));
+        // Request bodies bound by the endpoints are strict: a field the endpoint does not know ("reson" for "reason", or
+        // anything else) is a 400 naming it, not silently ignored (as ReadStrictJsonAsync does for the hand-read ones).
+        s.Configure<JsonOptions>(o =>
+        {
+            Json.Configure(o.SerializerOptions);
+            o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+        });
         s.AddRetourProblems();
         s.AddScopePolicies();
         s.AddRateLimiter(ConfigureRateLimits);

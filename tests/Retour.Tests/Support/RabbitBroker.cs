@@ -22,22 +22,22 @@ public static class RabbitBroker
         while (root is not null && !File.Exists(Path.Combine(root, "scripts", "lib.sh"))) root = Path.GetDirectoryName(root);
         if (root is null) throw new InvalidOperationException("Set RETOUR_TEST_RABBITMQ, or run the tests from the repository (scripts/test.sh starts RabbitMQ).");
         var dir = Path.Combine(Path.GetTempPath(), "retour-test-rmq-" + Guid.NewGuid().ToString("N")[..8]);
-        var output = Run(root, $"source scripts/lib.sh && rmq_start '{dir}' >&2 && echo \"$RMQ_URL\"");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Run(root, $"source scripts/lib.sh && rmq_stop '{dir}'");
-        return output.Trim();
+        // Started with scripts/lib.sh, output to a file (the node must hold no pipe of ours); a detached watcher stops it
+        // once this test process is gone, however it ends, so nothing here waits on the broker at exit.
+        Run(root, $"source scripts/lib.sh && rmq_start '{dir}' >'{dir}.log' 2>&1 && echo \"$RMQ_URL\" >'{dir}.url'");
+        Run(root, $"(while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 2; done; source scripts/lib.sh; rmq_stop '{dir}'; rm -f '{dir}.log' '{dir}.url') " +
+                  ">/dev/null 2>&1 </dev/null & disown");
+        return File.ReadAllText(dir + ".url").Trim();
     }
 
-    private static string Run(string root, string script)
+    private static void Run(string root, string script)
     {
-        var psi = new ProcessStartInfo("/bin/bash") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("/bin/bash") { WorkingDirectory = root, UseShellExecute = false };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(script);
         using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"Could not start RabbitMQ: {stderr.Result}");
-        return stdout.Result;
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2)) || p.ExitCode != 0)
+            throw new InvalidOperationException("Could not start RabbitMQ with scripts/lib.sh (rmq_start); install rabbitmq-server, or run scripts/test.sh, which does.");
     }
 
     /// <summary>A connection of the test's own, to look into queues.</summary>

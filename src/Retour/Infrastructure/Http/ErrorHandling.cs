@@ -100,6 +100,9 @@ public static class ErrorHandling
             var cut = m.IndexOf(" Path: ", StringComparison.Ordinal);
             if (cut > 0) m = m[..cut];
             if (m.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)) m = "This value has the wrong type.";
+            // "The JSON property 'x' could not be mapped to any .NET member contained in type 'Retour.…'": no type names out.
+            var unknown = System.Text.RegularExpressions.Regex.Match(m, "^The JSON property '(.*)' could not be mapped");
+            if (unknown.Success) m = $"'{unknown.Groups[1].Value}' is not a field of this request; check its spelling against the API reference.";
             return m;
         }
     }
