@@ -39,16 +39,20 @@ key=$(RETOUR_DB_PROVIDER=postgres RETOUR_DB="$DB_URL" RETOUR_LOG_FORMAT=text dot
 [ -n "$key" ] || { echo "Could not create the merchant." >&2; exit 1; }
 
 set +e
-dotnet bench/Retour.Bench/bin/Release/net10.0/Retour.Bench.dll chaos --attach "$lb" --key "$key" --db "$DB_URL" \
-  --cluster "$here/scripts/cluster.sh" -t "$seconds" -c "$clients" --orders "$orders" "${short[@]}" | tee "$RETOUR_CLUSTER_DIR/logs/chaos.out"
+# The driver's own contract line is held back and printed once, last, after any diagnostics. The short form is bounded.
+timeout "$((seconds + 240))" dotnet bench/Retour.Bench/bin/Release/net10.0/Retour.Bench.dll chaos --attach "$lb" --key "$key" --db "$DB_URL" \
+  --cluster "$here/scripts/cluster.sh" -t "$seconds" -c "$clients" --orders "$orders" "${short[@]}" \
+  | tee "$RETOUR_CLUSTER_DIR/logs/chaos.out" | grep --line-buffered -v '^chaos: accepted='
 code=${PIPESTATUS[0]}
 set -e
 if [ "$code" -ne 0 ]; then
-  log "The fault test failed; the nodes' last errors:"
+  log "The fault test failed (exit $code); the nodes' last errors:"
   for f in "$RETOUR_CLUSTER_DIR"/logs/{web,worker}*.log; do
-    grep -h '"LogLevel":"\(Error\|Critical\)"' "$f" 2>/dev/null | tail -n 3 | cut -c1-400 | sed "s|^|  $(basename "$f"): |" || true
+    grep -h '"LogLevel":"\(Error\|Critical\)"' "$f" 2>/dev/null | tail -n 3 | cut -c1-400 | sed "s|^|  $(basename "$f"): |" >&2 || true
   done
-  # The contract's line stays the last one.
-  grep '^chaos: accepted=' "$RETOUR_CLUSTER_DIR/logs/chaos.out" | tail -n 1 || echo "chaos: accepted=0 lost=0 duplicate_refunds=0 stuck_outbox=0 recovery_seconds=0 (the driver failed before its report)"
 fi
+line=$(grep '^chaos: accepted=' "$RETOUR_CLUSTER_DIR/logs/chaos.out" | tail -n 1 || true)
+# A driver that died before its report has no figures: -1 says so in the contract's format.
+echo "${line:-chaos: accepted=-1 lost=-1 duplicate_refunds=-1 stuck_outbox=-1 recovery_seconds=-1}"
+[ -n "$line" ] || code=1
 exit "$code"

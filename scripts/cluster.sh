@@ -96,8 +96,9 @@ http {
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto \$scheme;
       # Never resent once a POST reached a node (non_idempotent is off): a lost answer is the client's to retry, with
-      # its Idempotency-Key.
-      proxy_next_upstream error timeout http_502 http_503;
+      # its Idempotency-Key. Retour's own 503 (its database restarting) goes to the client with Retry-After: it is
+      # not the node's failure, and counting it as one would take every node out at once.
+      proxy_next_upstream error timeout http_502;
       proxy_connect_timeout 2s;
       proxy_read_timeout 60s;
     }
@@ -114,6 +115,8 @@ cmd_up() {
     return 0
   fi
   command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
+  # A failed start leaves nothing running behind a cluster.env that would look ready next time.
+  trap 'log "Start failed; stopping what was started"; cmd_down >/dev/null 2>&1 || true' EXIT
   apt_install postgresql rabbitmq-server nginx curl fonts-noto-core fonts-nanum fonts-dejavu-core
   need_npm
   mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/data"
@@ -154,6 +157,7 @@ cmd_up() {
   nginx_conf
   nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -g 'daemon on;' 2>"$DIR/logs/nginx.log" || { cat "$DIR/logs/nginx.log" >&2; exit 1; }
   wait_ready "$LB_URL" 30 || { log "the load balancer does not answer"; exit 1; }
+  trap - EXIT
   log "Cluster ready: two web nodes behind $LB_URL, two workers; demo API key in $DIR/demo-key; logs in $DIR/logs"
   echo "$LB_URL"
 }

@@ -98,7 +98,7 @@ smtp_stop() {
 rmq_env() {
   local dir=$1
   env HOME="$dir" RABBITMQ_NODENAME="$(cat "$dir/node")" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    RABBITMQ_NODE_PORT="$(cat "$dir/port")" RABBITMQ_DIST_PORT="$(( $(cat "$dir/port") + 10000 ))" \
+    RABBITMQ_NODE_PORT="$(cat "$dir/port")" RABBITMQ_DIST_PORT="$(cat "$dir/dist_port")" \
     RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/rabbit.pid" \
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
     RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" ERL_EPMD_ADDRESS=127.0.0.1 "${@:2}"
@@ -117,6 +117,7 @@ rmq_start() {
   if [ ! -f "$dir/port" ]; then
     RMQ_PORT=$(free_port)
     echo "$RMQ_PORT" >"$dir/port"
+    free_port >"$dir/dist_port" # Erlang distribution (the CLI tools talk to the node through it)
     echo "retour$RMQ_PORT@localhost" >"$dir/node"
     # Queues and messages on disk as in production; no management plugin (the scripts read counts through the API).
     printf 'listeners.tcp.default = %s\nloopback_users = none\ndisk_free_limit.absolute = 50MB\nvm_memory_high_watermark.relative = 0.2\n' \

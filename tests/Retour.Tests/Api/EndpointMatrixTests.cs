@@ -37,12 +37,12 @@ public sealed class EndpointMatrixTests
         public bool HasBody => Method is "POST" or "PUT" or "PATCH";
     }
 
-    private sealed record World(TestMerchant Merchant, Guid ReturnId, string Rma, string Order, string Email, Guid WebhookId, Guid KeyId, Guid UserId)
+    private sealed record World(TestMerchant Merchant, Guid ReturnId, string Rma, string Order, string Email, Guid WebhookId, Guid KeyId, Guid UserId, Guid DeadLetterId)
     {
         /// <summary>Strings that identify this merchant's data: none may appear in another merchant's answer (unless it sent it).</summary>
         public IEnumerable<string> Secrets => [Merchant.Id.ToString(), .. Owned, $"http://127.0.0.1:9/{Order.Split('-')[0]}"];
         /// <summary>The identifiers of records this merchant owns.</summary>
-        public IEnumerable<string> Owned => [ReturnId.ToString(), Rma, WebhookId.ToString(), KeyId.ToString(), UserId.ToString(), Order];
+        public IEnumerable<string> Owned => [ReturnId.ToString(), Rma, WebhookId.ToString(), KeyId.ToString(), UserId.ToString(), Order, DeadLetterId.ToString()];
     }
 
     private static ConfiguredRetourApp NewApp() => new(null, new Dictionary<string, string?>
@@ -75,7 +75,13 @@ public sealed class EndpointMatrixTests
         var hook = (await m.Client.Post("/api/v1/webhooks", new { url = $"http://127.0.0.1:9/{prefix}", events = new[] { "*" } })).Expect(HttpStatusCode.Created);
         var key = (await m.Client.Post("/api/v1/api-keys", new { name = prefix + " extra", scopes = new[] { Scopes.ReturnsRead } })).Expect(HttpStatusCode.Created);
         var user = await Staff.AddAsync(app, m.Id, $"{prefix.ToLowerInvariant()}-agent-{Guid.NewGuid():N}@matrix.test", StaffRoles.Agent);
-        return new World(m, Guid.Parse(ret.Str("id")), ret.Str("rma"), order, "shopper@example.com", Guid.Parse(hook.Str("id")), Guid.Parse(key.Str("id")), user);
+        // An event that failed every attempt, for the dead-letter endpoints.
+        var dead = Retour.Infrastructure.Outbox.OutboxMessage.Create(m.Id, "return.approved", new { return_id = Guid.NewGuid() }, DateTimeOffset.UtcNow);
+        dead.DeadAt = DateTimeOffset.UtcNow;
+        dead.Attempts = 12;
+        dead.LastError = "receiver is down";
+        await app.WithDb(m.Id, async db => { db.OutboxMessages.Add(dead); return await db.SaveChangesAsync(); });
+        return new World(m, Guid.Parse(ret.Str("id")), ret.Str("rma"), order, "shopper@example.com", Guid.Parse(hook.Str("id")), Guid.Parse(key.Str("id")), user, dead.Id);
     }
 
     /// <summary>A route value from the world: the real identifier a parameter of this name and place names.</summary>
@@ -85,6 +91,7 @@ public sealed class EndpointMatrixTests
         "id" when e.Pattern.StartsWith("/api/v1/returns/", StringComparison.Ordinal) => w.ReturnId.ToString(),
         "id" when e.Pattern.StartsWith("/api/v1/webhooks/", StringComparison.Ordinal) => w.WebhookId.ToString(),
         "id" when e.Pattern.StartsWith("/api/v1/api-keys/", StringComparison.Ordinal) => w.KeyId.ToString(),
+        "id" when e.Pattern.StartsWith("/api/v1/dead-letters/", StringComparison.Ordinal) => w.DeadLetterId.ToString(),
         "userId" => w.UserId.ToString(),
         "number" => w.Order,
         "email" => w.Email,
@@ -334,6 +341,42 @@ public sealed class EndpointMatrixTests
                 await Send(Request(e, path, e.HasBody ? body() : null), $"{e} (anonymous) with {name}");
         }
         if (Changed(beforeAnonymous, await FingerprintAsync(app, w.Merchant.Id)) is { Length: > 0 } changed3) problems.Add($"anonymous endpoints changed {changed3}");
+
+        // 4. One hostile field at a time inside an otherwise valid body, on the main write endpoints: each must reach the
+        // validator and be refused there.
+        var beforeFields = await FingerprintAsync(app, w.Merchant.Id);
+        var line = new { order_line_id = "L1", quantity = 1, reason = "too_small" };
+        var targeted = new (string Method, string Path, object Body)[]
+        {
+            ("POST", "/api/v1/returns", new { order_number = w.Order, lines = new[] { line with { quantity = -1 } }, resolution = "refund", method = "drop_off" }),
+            ("POST", "/api/v1/returns", new { order_number = w.Order, lines = new[] { line with { quantity = int.MaxValue } }, resolution = "refund", method = "drop_off" }),
+            ("POST", "/api/v1/returns", new { order_number = "' OR 1=1; DROP TABLE returns; --", lines = new[] { line }, resolution = "refund", method = "drop_off" }),
+            ("POST", "/api/v1/returns", new { order_number = w.Order, lines = new[] { line with { order_line_id = "../../../../etc/passwd" } }, resolution = "refund", method = "drop_off" }),
+            ("POST", "/api/v1/returns", new { order_number = w.Order, lines = new[] { line with { reason = "<script>alert(1)</script>" } }, resolution = "refund", method = "drop_off" }),
+            ("POST", "/api/v1/returns", new { order_number = w.Order, lines = new[] { line }, resolution = "refund'; DROP TABLE returns; --", method = "drop_off" }),
+            ("POST", "/api/v1/orders", Orders.Order("F-NEG", DateTimeOffset.UtcNow.AddDays(-3), null, lines: [Orders.Line("L1", "TEE", -20m, 1)])),
+            ("POST", "/api/v1/orders", Orders.Order("F-QTY", DateTimeOffset.UtcNow.AddDays(-3), null, lines: [Orders.Line("L1", "TEE", 20m, -2)])),
+            ("POST", "/api/v1/orders", Orders.Order("F-CUR", DateTimeOffset.UtcNow.AddDays(-3), null, currency: "EU'R", lines: [Orders.Line("L1", "TEE", 20m, 1)])),
+            ("POST", $"/api/v1/returns/{w.Rma}/inspections", new { lines = new[] { new { order_line_id = "L1", unit = -1, grade = "like_new" } } }),
+            ("POST", $"/api/v1/returns/{w.Rma}/inspections", new { lines = new[] { new { order_line_id = "L1", unit = 1, grade = "<script>alert(1)</script>" } } }),
+            ("POST", "/api/v1/webhooks", new { url = "file:///etc/passwd", events = new[] { "*" } }),
+            ("POST", "/api/v1/webhooks", new { url = "http://169.254.169.254/latest/meta-data/", events = new[] { "*" } }),
+            ("POST", "/api/v1/webhooks", new { url = "javascript:alert(1)", events = new[] { "*" } }),
+            ("PATCH", "/api/v1/merchant", new { brand_color = "<script>alert(1)</script>" }),
+            ("PATCH", "/api/v1/merchant", new { logo_url = "javascript:alert(1)" }),
+            ("PATCH", "/api/v1/merchant", new { pickup_max_attempts = -1 }),
+            ("PATCH", "/api/v1/merchant", new { pickup_answer_hours = int.MaxValue }),
+            ("POST", "/api/v1/api-keys", new { name = "x", scopes = new[] { "root:all'; --" } }),
+        };
+        foreach (var (method, target, body) in targeted)
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(body, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web) { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower });
+            var req = new HttpRequestMessage(new HttpMethod(method), target) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var status = await Send(req, $"{method} {target} with {json[..Math.Min(json.Length, 120)]}");
+            if (status is < 400 or >= 500) problems.Add($"{method} {target}: {status} for {json[..Math.Min(json.Length, 160)]}");
+        }
+        if (Changed(beforeFields, await FingerprintAsync(app, w.Merchant.Id)) is { Length: > 0 } changed4) problems.Add($"hostile fields changed {changed4}");
 
         Assert.True(sent > 1000, $"sent {sent} requests");
         Assert.True(problems.Count == 0, $"{problems.Count} problems in {sent} requests (bodiless: {string.Join(", ", bodiless)}):\n{string.Join("\n", problems.Take(80))}\n{app.RecentErrors}");

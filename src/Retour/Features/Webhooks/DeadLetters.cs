@@ -35,7 +35,8 @@ public static class DeadLetterEndpoints
             .WithSummary("Deliver a dead event again").WithDescription("It gets a fresh set of attempts; handlers that already ran for it are skipped (the inbox).");
     }
 
-    private static IQueryable<OutboxMessage> Dead(RetourDb db) =>
+    /// <summary>This merchant's dead events (the outbox has no tenant filter of its own, so every reader goes through here).</summary>
+    public static IQueryable<OutboxMessage> Dead(RetourDb db) =>
         db.OutboxMessages.AsNoTracking().Where(m => m.MerchantId == db.Tenant.MerchantId && m.DeadAt != null);
 
     public static async Task<Results<Ok<Page<DeadLetterDto>>, ProblemHttpResult>> List(RetourDb db, CancellationToken ct,

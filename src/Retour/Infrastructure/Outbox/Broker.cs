@@ -26,6 +26,9 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     /// <summary>Dead messages stay in the broker's dead-letter queue this long (the outbox row keeps them for the console).</summary>
     private static readonly TimeSpan DeadRetention = TimeSpan.FromDays(14);
 
+    /// <summary>How long a batch may wait for the broker's confirms.</summary>
+    private static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(15);
+
     public const string AttemptHeader = "x-retour-attempt";
     public const string ErrorHeader = "x-retour-error";
 
@@ -105,6 +108,10 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     {
         var confirmed = new bool[messages.Count];
         if (messages.Count == 0) return confirmed;
+        // Confirms that never come (a broker blocked by a memory or disk alarm) must not hold the relay and every retry.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(ConfirmTimeout);
+        ct = timeout.Token;
         await _publishGate.WaitAsync(ct);
         try
         {
@@ -133,7 +140,7 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
             for (var i = 0; i < pending.Length; i++)
             {
                 try { await pending[i]; confirmed[i] = true; }
-                catch (Exception e) when (e is PublishException or AlreadyClosedException or OperationInterruptedException or IOException)
+                catch (Exception e) when (e is PublishException or AlreadyClosedException or OperationInterruptedException or IOException or OperationCanceledException)
                 {
                     log.LogWarning("RabbitMQ did not confirm message {Id}: {Error}", messages[i].Id, e.Message);
                 }

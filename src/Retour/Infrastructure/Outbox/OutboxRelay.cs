@@ -192,7 +192,10 @@ public sealed class OutboxRelay(
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, now + ProcessingLease), CancellationToken.None);
         if (unsent.Count > 0)
         {
-            await db.OutboxMessages.Where(m => unsent.Contains(m.Id))
+            // Only rows still under this claim's publish lease: one that did arrive, and that a consumer already failed and
+            // rescheduled (a long lease), keeps its backoff and attempt count.
+            var claimEnd = now + PublishLease;
+            await db.OutboxMessages.Where(m => unsent.Contains(m.Id) && m.ProcessedAt == null && m.DeadAt == null && m.AvailableAt <= claimEnd)
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, now + TimeSpan.FromSeconds(2)).SetProperty(m => m.Attempts, m => m.Attempts - 1), CancellationToken.None);
             throw new InvalidOperationException($"RabbitMQ confirmed {sent.Count} of {batch.Count} message(s)");
         }
@@ -267,9 +270,18 @@ public sealed class OutboxRelay(
                 .SetProperty(m => m.DeadAt, dead ? now : (DateTimeOffset?)null), ct);
         }
         var queue = dead ? broker.DeadQueue : broker.RetryQueue(Broker.RetryStep(attempts));
-        var sent = await broker.PublishAsync([new BrokerMessage(message.Id, message.MerchantId, message.Type, queue, BodyOf(message), attempts, Error: error)], ct);
-        // Not confirmed: the row's lease brings it back (a dead row is already recorded as dead, which is what counts).
-        if (!sent[0] && !dead) throw new InvalidOperationException("RabbitMQ did not confirm the retry of message " + message.Id);
+        bool confirmed;
+        try { confirmed = (await broker.PublishAsync([new BrokerMessage(message.Id, message.MerchantId, message.Type, queue, BodyOf(message), attempts, Error: error)], ct))[0]; }
+        catch (Exception pe) when (pe is not OperationCanceledException || !ct.IsCancellationRequested) { confirmed = false; }
+        // Not confirmed: the row is the record, so the relay publishes it again once the backoff is over (without the
+        // processing lease); the message is still acknowledged, so the backoff is not skipped by a redelivery.
+        if (!confirmed && !dead)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<RetourDb>();
+            await db.OutboxMessages.Where(m => m.Id == message.Id && m.ProcessedAt == null && m.DeadAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, now + delay), CancellationToken.None);
+        }
         return dead ? Consumed.Dead : Consumed.Retrying;
     }
 

@@ -14,8 +14,7 @@ public sealed class DeadLettersModel : ConsolePage
     public async Task OnGetAsync()
     {
         Title = T("settings.tab_events");
-        var merchant = Db.Tenant.MerchantId;
-        Dead = await Db.OutboxMessages.AsNoTracking().Where(m => m.MerchantId == merchant && m.DeadAt != null)
+        Dead = await Webhooks.DeadLetterEndpoints.Dead(Db)
             .OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Id).Take(100).ToListAsync(HttpContext.RequestAborted);
     }
 }
