@@ -132,12 +132,13 @@ rmq_start() {
   RMQ_NODE=$(cat "$dir/node")
   rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmq-server >"$dir/log/console.log" 2>&1 &
   echo $! >"$dir/launcher.pid"
-  # The node answers on its AMQP port once it has booted.
-  for _ in $(seq 1 120); do
-    rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -q await_startup -t 1 >/dev/null 2>&1 && break
+  # The node opens its AMQP port at the end of its boot: poll that (cheap), then ask the node once. Each rabbitmqctl
+  # call starts an Erlang VM of its own, which on a busy machine slows the very boot it waits for.
+  for _ in $(seq 1 240); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$RMQ_PORT") 2>/dev/null && break
     sleep 0.5
   done
-  rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -q await_startup -t 5 >/dev/null 2>&1 \
+  rmq_run "$dir" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -q await_startup -t 60 >/dev/null 2>&1 \
     || { tail -n 40 "$dir/log/console.log" >&2; return 1; }
   RMQ_URL="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
   export RMQ_PORT RMQ_URL RMQ_NODE

@@ -65,13 +65,17 @@ public static class ChaosLoad
         // Probes need orders of their own, after the load's.
         var probeOrders = o.Orders - 200;
 
+        // The load runs for the set time, and in any case until 20 s after the last fault, so every fault meets load.
+        var faultsDone = false;
+        bool Running() => !stop.IsCancellationRequested || !Volatile.Read(ref faultsDone) || clock.Elapsed.TotalSeconds < lastFaultEnd + 20;
+
         async Task Client(int c)
         {
             long k;
-            while (!stop.IsCancellationRequested && (k = Interlocked.Increment(ref nextOrder)) < probeOrders)
+            while (Running() && (k = Interlocked.Increment(ref nextOrder)) < probeOrders)
             {
-                try { await OneReturnAsync(api, ledger, (int)k, stop.Token); }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+                try { await OneReturnAsync(api, ledger, (int)k, Running() ? CancellationToken.None : stop.Token); }
+                catch (OperationCanceledException) when (!Running()) { break; }
             }
         }
 
@@ -120,6 +124,7 @@ public static class ChaosLoad
         var faultsThenRecovery = Task.Run(async () =>
         {
             await Faults();
+            Volatile.Write(ref faultsDone, true);
             return await RecoveryAsync(api, receiver, clock, lastFaultEnd, probeOrders);
         });
         await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(c => Task.Run(() => Client(c))));
