@@ -51,7 +51,7 @@ public sealed class BrokerTests
         await using var publisher = App(web, queue, consume: false);
         var m = await ReturnsAsync(publisher, 1);
         // Every event some handler consumes is published (the others are marked done at once, as in process).
-        var pending = await WaitForAsync(async () => await publisher.WithDb(m.Id, db => db.OutboxMessages.AsNoTracking().Where(x => x.ProcessedAt == null).ToListAsync()),
+        var pending = await Wait.ForAsync(async () => await publisher.WithDb(m.Id, db => db.OutboxMessages.AsNoTracking().Where(x => x.ProcessedAt == null).ToListAsync()),
             rows => rows.Count(x => x.MerchantId == m.Id && x.Type.StartsWith("return.")) == 2);
         await RabbitBroker.WaitForCountAsync(queue, (uint)pending.Count);
         var events = await ReturnEvents(publisher, m.Id);
@@ -82,7 +82,7 @@ public sealed class BrokerTests
         await using var worker = App(handler, queue, publisher.ConnectionString, extra: new() { ["RETOUR_ROLE"] = "worker", ["RETOUR_PUBLIC_URL"] = "http://lb.test" });
         _ = worker.Services; // starts it
         await handler.WaitFor(h => h.Seen.Count >= 2);
-        await WaitUntil(async () => (await ReturnEvents(publisher, m.Id)).All(e => e.ProcessedAt != null));
+        await Wait.UntilAsync(async () => (await ReturnEvents(publisher, m.Id)).All(e => e.ProcessedAt != null));
         Assert.Equal(events.Select(e => e.Id).Order(), handler.Seen.Select(x => x.Id).Order());
         await RabbitBroker.WaitForCountAsync(queue, 0);
         Assert.Empty(web.Seen);
@@ -97,7 +97,7 @@ public sealed class BrokerTests
         await using var two = App(b, queue, one.ConnectionString);
         _ = two.Services;
         var m = await ReturnsAsync(one, 12);
-        await WaitUntil(async () => (await ReturnEvents(one, m.Id)).All(e => e.ProcessedAt != null), 40);
+        await Wait.UntilAsync(async () => (await ReturnEvents(one, m.Id)).All(e => e.ProcessedAt != null), 40);
         var seen = a.Seen.Concat(b.Seen).Where(x => x.MerchantId == m.Id).Select(x => x.Id).ToList();
         Assert.Equal(24, seen.Count);
         Assert.Equal(24, seen.Distinct().Count());
@@ -112,7 +112,7 @@ public sealed class BrokerTests
         await using var app = App(handler, queue, extra: new() { ["RETOUR_OUTBOX_MAX_ATTEMPTS"] = "2" });
         var m = await ReturnsAsync(app, 1);
         var started = DateTime.UtcNow;
-        await WaitUntil(async () => (await ReturnEvents(app, m.Id)).All(e => e.DeadAt != null), 30);
+        await Wait.UntilAsync(async () => (await ReturnEvents(app, m.Id)).All(e => e.DeadAt != null), 30);
         Assert.True(DateTime.UtcNow - started >= Broker.RetryDelay(1), "the second attempt waits out the first step of the ladder");
         var dead = await ReturnEvents(app, m.Id);
         Assert.All(dead, e => { Assert.Equal(2, e.Attempts); Assert.Contains("receiver is down", e.LastError); Assert.Null(e.ProcessedAt); });
@@ -136,7 +136,7 @@ public sealed class BrokerTests
         handler.FailuresLeft = 0;
         (await m.Client.Post($"/api/v1/dead-letters/{dead[0].Id}/retry", new { })).Expect(HttpStatusCode.Accepted);
         await handler.WaitFor(h => h.Seen.Any(x => x.Id == dead[0].Id));
-        await WaitUntil(async () => (await ReturnEvents(app, m.Id)).Single(e => e.Id == dead[0].Id).ProcessedAt != null);
+        await Wait.UntilAsync(async () => (await ReturnEvents(app, m.Id)).Single(e => e.Id == dead[0].Id).ProcessedAt != null);
         (await m.Client.Post($"/api/v1/dead-letters/{dead[0].Id}/retry", new { })).Expect(HttpStatusCode.NotFound);
         Assert.Single((await m.Client.Get("/api/v1/dead-letters")).Expect(HttpStatusCode.OK)["data"]!.AsArray());
         Assert.Contains(await app.WithDb(m.Id, db => db.AuditEvents.Select(x => x.Action).ToListAsync()), x => x == "dead_letter_retried");
@@ -164,13 +164,13 @@ public sealed class BrokerTests
         var stuck = new StuckHandler();
         var first = App(stuck, queue);
         var m = await ReturnsAsync(first, 1);
-        await WaitUntil(() => Task.FromResult(stuck.Entered == 2));
+        await Wait.UntilAsync(() => Task.FromResult(stuck.Entered == 2));
         var handler = new RecordingHandler();
         await using var second = App(handler, queue, first.ConnectionString);
         _ = second.Services;
         await first.DisposeAsync();
         await handler.WaitFor(h => h.Seen.Count(x => x.MerchantId == m.Id) >= 2, 30);
-        await WaitUntil(async () => (await ReturnEvents(second, m.Id)).All(e => e.ProcessedAt != null));
+        await Wait.UntilAsync(async () => (await ReturnEvents(second, m.Id)).All(e => e.ProcessedAt != null));
         Assert.Equal(0, stuck.Finished);
         Assert.Equal(2, handler.Seen.Count(x => x.MerchantId == m.Id));
     }
@@ -199,25 +199,5 @@ public sealed class BrokerTests
             .AddInMemoryCollection(new Dictionary<string, string?> { ["RETOUR_RABBITMQ_URL"] = "http://127.0.0.1:5672" }).Build()));
     }
 
-    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, int seconds = 20)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var value = await read();
-            if (done(value)) return value;
-            if (DateTime.UtcNow > until) throw new TimeoutException("Condition not met in time.");
-            await Task.Delay(50);
-        }
-    }
 
-    private static async Task WaitUntil(Func<Task<bool>> condition, int seconds = 20)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException("Condition not met in time.");
-            await Task.Delay(50);
-        }
-    }
 }

@@ -53,7 +53,7 @@ public sealed class OutboxTests
         Assert.Equal(["return.requested", "return.approved"], handler.Seen.Select(x => x.Type));
         Assert.Contains(r.Str("rma"), handler.Seen.First().Payload);
         Assert.All(handler.Seen, x => Assert.Equal(m.Id, x.MerchantId));
-        await WaitUntil(() => app.WithDb(m.Id, db => db.OutboxMessages.AllAsync(x => x.MerchantId != m.Id || x.ProcessedAt != null)));
+        await Wait.UntilAsync(() => app.WithDb(m.Id, db => db.OutboxMessages.AllAsync(x => x.MerchantId != m.Id || x.ProcessedAt != null)));
     }
 
     [Fact]
@@ -102,23 +102,14 @@ public sealed class OutboxTests
         (await m.Client.Post("/api/v1/orders", Orders.Delivered("1"))).Expect(HttpStatusCode.Created);
         (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("1"))).Expect(HttpStatusCode.Created);
         await handler.WaitFor(h => h.Seen.Count >= 2);
-        await WaitUntil(() => app.WithDb(m.Id, db => db.OutboxMessages.AllAsync(x => x.MerchantId != m.Id || x.ProcessedAt != null)));
+        await Wait.UntilAsync(() => app.WithDb(m.Id, db => db.OutboxMessages.AllAsync(x => x.MerchantId != m.Id || x.ProcessedAt != null)));
         // As if a relay died after the handler ran but before marking the message done.
         await app.WithDb(m.Id, db => db.OutboxMessages.Where(x => x.MerchantId == m.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.ProcessedAt, (DateTimeOffset?)null).SetProperty(x => x.AvailableAt, DateTimeOffset.UtcNow.AddSeconds(-1))));
-        await WaitUntil(() => app.WithDb(m.Id, db => db.OutboxMessages.AllAsync(x => x.MerchantId != m.Id || x.ProcessedAt != null)));
+        await Wait.UntilAsync(() => app.WithDb(m.Id, db => db.OutboxMessages.AllAsync(x => x.MerchantId != m.Id || x.ProcessedAt != null)));
         Assert.Equal(2, handler.Seen.Count);
         var attempts = await app.WithDb(m.Id, db => db.OutboxMessages.Where(x => x.MerchantId == m.Id && x.Type.StartsWith("return.")).Select(x => x.Attempts).ToListAsync());
         Assert.Equal([2, 2], attempts);
     }
 
-    private static async Task WaitUntil(Func<Task<bool>> condition, int seconds = 20)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException("Condition not met in time.");
-            await Task.Delay(50);
-        }
-    }
 }

@@ -10,6 +10,20 @@ public static class DbErrors
     public static bool IsTransient(Exception e) => (e as PostgresException ?? e.InnerException as PostgresException) is { } pg &&
         pg.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
 
+    /// <summary>
+    /// The database is restarting, shutting down or unreachable (PostgreSQL's 57P01–57P03 and connection errors, which
+    /// Npgsql marks transient), directly or after EF's retries gave up: nothing was written.
+    /// </summary>
+    public static bool IsUnavailable(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException pg) return pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal);
+            if (e is NpgsqlException { IsTransient: true }) return true;
+        }
+        return false;
+    }
+
     /// <summary>True when the save failed on a unique index or key of <paramref name="table"/> (any table when null).</summary>
     public static bool IsUniqueViolation(DbUpdateException e, string? table = null) => e.InnerException switch
     {

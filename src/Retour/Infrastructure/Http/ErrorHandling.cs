@@ -69,24 +69,10 @@ public static class ErrorHandling
             // A multipart body that does not parse (no boundary, a cut-off section): the sender's mistake, not ours.
             if (ex is InvalidDataException)
                 return (400, "bad_request", "The request could not be read", ex.Message, null);
-            if (IsDatabaseUnavailable(ex))
+            if (Db.DbErrors.IsUnavailable(ex))
                 return (503, "unavailable", "The service is briefly unavailable",
                     "Retour could not reach its database. Nothing was changed; send the same request again in a few seconds (with the same Idempotency-Key).", null);
             return (500, "internal_error", "Something went wrong on our side", "The error has been logged. Retry later or contact support with the trace id.", null);
-        }
-
-        /// <summary>
-        /// The database is restarting, shutting down or unreachable (PostgreSQL's 57P01–57P03 and connection errors, which
-        /// Npgsql marks transient), directly or after EF's retries gave up.
-        /// </summary>
-        private static bool IsDatabaseUnavailable(Exception ex)
-        {
-            for (var e = ex; e is not null; e = e.InnerException)
-            {
-                if (e is Npgsql.PostgresException pg) return pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal);
-                if (e is Npgsql.NpgsqlException { IsTransient: true }) return true;
-            }
-            return false;
         }
 
         /// <summary>"$.lines[0].quantity" → "lines[0].quantity".</summary>

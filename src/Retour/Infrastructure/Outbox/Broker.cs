@@ -1,4 +1,3 @@
-using System.Text;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
@@ -41,8 +40,9 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     public string Queue => settings.RabbitMqQueue;
     public string DeadQueue => Queue + ".dead";
     public string RetryQueue(int step) => $"{Queue}.retry.{(int)RetryLadder[step].TotalSeconds}s";
-    public static TimeSpan RetryDelay(int attempts) => RetryLadder[Math.Clamp(attempts - 1, 0, RetryLadder.Length - 1)];
+    /// <summary>The delay queue (its index in <see cref="RetryLadder"/>) for a message that has failed <paramref name="attempts"/> times.</summary>
     public static int RetryStep(int attempts) => Math.Clamp(attempts - 1, 0, RetryLadder.Length - 1);
+    public static TimeSpan RetryDelay(int attempts) => RetryLadder[RetryStep(attempts)];
 
     /// <summary>True while the connection is open (automatic recovery reopens it after the broker restarts).</summary>
     public bool IsConnected => _connection is { IsOpen: true };
@@ -160,20 +160,6 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
         _publisher = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
         return _publisher;
     }
-
-    /// <summary>Messages waiting in a queue (for health and the operator's status).</summary>
-    public async Task<uint> CountAsync(string queue, CancellationToken ct)
-    {
-        var connection = await ConnectAsync(ct);
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
-        return await channel.MessageCountAsync(queue, ct);
-    }
-
-    public static string? HeaderText(IReadOnlyDictionary<string, object?>? headers, string name) =>
-        headers is not null && headers.TryGetValue(name, out var v) ? v switch { byte[] b => Encoding.UTF8.GetString(b), null => null, _ => v.ToString() } : null;
-
-    public static int HeaderInt(IReadOnlyDictionary<string, object?>? headers, string name) =>
-        int.TryParse(HeaderText(headers, name), out var n) ? n : 0;
 
     public async ValueTask DisposeAsync()
     {
