@@ -7,23 +7,44 @@
 #   scripts/cluster.sh down      stop everything it started and remove its data
 #
 # Fault injection (used by scripts/chaos.sh):
-#   scripts/cluster.sh kill NODE        SIGKILL one node (web1, web2, worker1, worker2)
+#   scripts/cluster.sh kill NODE        SIGKILL one node (web1, web2, worker1, worker2 at the default size)
 #   scripts/cluster.sh start NODE       start a node again (and wait until it is ready)
 #   scripts/cluster.sh restart rabbitmq|postgres
 #
-# Settings: RETOUR_CLUSTER_DIR (default /tmp/retour-cluster) holds the data, logs and PIDs. Any RETOUR_* variable set by
-# the caller reaches every node (say RETOUR_RATE_LIMIT=0); RETOUR_DEMO_API_KEY fixes the demo merchant's key.
+# Settings: RETOUR_CLUSTER_DIR (default /tmp/retour-cluster) holds the data, logs and PIDs. RETOUR_CLUSTER_WEB_NODES and
+# RETOUR_CLUSTER_WORKER_NODES (2 each, 1-8) size the cluster when it is set up (the bench's scaled scenario compares one
+# web node with two). Any RETOUR_* variable set by the caller reaches every node (say RETOUR_RATE_LIMIT=0);
+# RETOUR_DEMO_API_KEY fixes the demo merchant's key.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 source "$here/scripts/lib.sh"
 
 DIR="${RETOUR_CLUSTER_DIR:-/tmp/retour-cluster}"
-NODES=(web1 web2 worker1 worker2)
 DLL="$here/src/Retour/bin/Release/net10.0/retour.dll"
 
-state() { [ -f "$DIR/cluster.env" ] && source "$DIR/cluster.env"; }
+nodes() { # nodes WEB WORKERS : sets NODES to web1…webN worker1…workerM
+  local web=$1 workers=$2 i
+  NODES=()
+  for i in $(seq 1 "$web"); do NODES+=("web$i"); done
+  for i in $(seq 1 "$workers"); do NODES+=("worker$i"); done
+}
+size_ok() { [[ "$1" =~ ^[1-8]$ ]] && [[ "$2" =~ ^[1-8]$ ]]; }
+# The size asked for (checked by `up`); a cluster already set up keeps the size it was set up with (its cluster.env).
+if size_ok "${RETOUR_CLUSTER_WEB_NODES:-2}" "${RETOUR_CLUSTER_WORKER_NODES:-2}"; then
+  nodes "${RETOUR_CLUSTER_WEB_NODES:-2}" "${RETOUR_CLUSTER_WORKER_NODES:-2}"
+else
+  nodes 2 2
+fi
+state() { [ -f "$DIR/cluster.env" ] && source "$DIR/cluster.env" && nodes "${WEB_NODES:-2}" "${WORKER_NODES:-2}"; }
 
-role_of() { case "$1" in web*) echo web ;; worker*) echo worker ;; *) echo "unknown node $1" >&2; return 1 ;; esac; }
+role_of() {
+  local n
+  for n in "${NODES[@]}"; do
+    [ "$n" = "$1" ] && { case "$1" in web*) echo web ;; *) echo worker ;; esac; return 0; }
+  done
+  echo "unknown node '$1' (this cluster has ${NODES[*]})" >&2
+  return 1
+}
 
 node_env() { # node_env NODE : sets NODE_ENV to the environment of one node
   local node=$1
@@ -73,17 +94,18 @@ pid $DIR/nginx/nginx.pid;
 error_log $DIR/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log $DIR/nginx/logs/access.log;
+  access_log $DIR/nginx/logs/access.log combined buffer=64k flush=1s;
   client_body_temp_path $DIR/nginx/tmp/body;
   proxy_temp_path $DIR/nginx/tmp/proxy;
   fastcgi_temp_path $DIR/nginx/tmp/fastcgi;
   uwsgi_temp_path $DIR/nginx/tmp/uwsgi;
   scgi_temp_path $DIR/nginx/tmp/scgi;
   client_max_body_size 64m;
+  # Bodies up to 1 MB (a batch of 500 tracking events is about 70 KB) stay in memory instead of a temporary file each.
+  client_body_buffer_size 1m;
   upstream retour_web {
-    # A node that refuses connections is skipped for 5 s; requests not yet sent to it go to the other one.
-    server 127.0.0.1:$PORT_WEB1 max_fails=1 fail_timeout=5s;
-    server 127.0.0.1:$PORT_WEB2 max_fails=1 fail_timeout=5s;
+    # A node that refuses connections is skipped for 5 s; requests not yet sent to it go to another one.
+$(for n in "${NODES[@]}"; do if [[ $n == web* ]]; then echo "    server 127.0.0.1:$(port_of "$n") max_fails=1 fail_timeout=5s;"; fi; done)
     keepalive 32;
   }
   server {
@@ -115,6 +137,10 @@ cmd_up() {
     return 0
   fi
   command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)." >&2; exit 1; }
+  size_ok "${RETOUR_CLUSTER_WEB_NODES:-2}" "${RETOUR_CLUSTER_WORKER_NODES:-2}" || {
+    echo "RETOUR_CLUSTER_WEB_NODES and RETOUR_CLUSTER_WORKER_NODES are 1 to 8 (got '${RETOUR_CLUSTER_WEB_NODES:-}' and '${RETOUR_CLUSTER_WORKER_NODES:-}')" >&2
+    exit 2
+  }
   # A failed start leaves nothing running behind a cluster.env that would look ready next time.
   trap 'log "Start failed; stopping what was started"; cmd_down >/dev/null 2>&1 || true' EXIT
   apt_install postgresql rabbitmq-server nginx curl fonts-noto-core fonts-nanum fonts-dejavu-core
@@ -136,6 +162,8 @@ cmd_up() {
     echo "RMQ_URL=$RMQ_URL"
     echo "LB_PORT=$LB_PORT"
     echo "LB_URL=http://127.0.0.1:$LB_PORT"
+    echo "WEB_NODES=${RETOUR_CLUSTER_WEB_NODES:-2}"
+    echo "WORKER_NODES=${RETOUR_CLUSTER_WORKER_NODES:-2}"
     for n in "${NODES[@]}"; do echo "PORT_${n^^}=$(free_port)"; done
   } >"$DIR/cluster.env"
   state
@@ -158,7 +186,7 @@ cmd_up() {
   nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -g 'daemon on;' 2>"$DIR/logs/nginx.log" || { cat "$DIR/logs/nginx.log" >&2; exit 1; }
   wait_ready "$LB_URL" 30 || { log "the load balancer does not answer"; exit 1; }
   trap - EXIT
-  log "Cluster ready: two web nodes behind $LB_URL, two workers; demo API key in $DIR/demo-key; logs in $DIR/logs"
+  log "Cluster ready: $WEB_NODES web node(s) behind $LB_URL, $WORKER_NODES worker(s); demo API key in $DIR/demo-key; logs in $DIR/logs"
   echo "$LB_URL"
 }
 
@@ -247,5 +275,5 @@ case "${1:-}" in
   kill) cmd_kill "${2:-}" ;;
   start) cmd_start "${2:-}" ;;
   restart) cmd_restart "${2:-}" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -23,6 +23,9 @@ public sealed record BenchOptions
     public int AnalyticsReturns { get; init; } = 1_000_000;
     public int AnalyticsConcurrency { get; init; } = 4;
     public int AnalyticsSeconds { get; init; } = 10;
+    /// <summary>The scaled scenario (not part of "all": it starts clusters): the deployment shapes measured, in order, and the worker nodes of scaled mode.</summary>
+    public IReadOnlyList<string> Shapes { get; init; } = ScaledLoad.AllShapes;
+    public int Workers { get; init; } = 2;
     /// <summary>Not part of "all": generating a million returns takes minutes of its own.</summary>
     public bool RunAnalytics => Scenario is "analytics";
     public bool RunWarehouse => Scenario is "all" or "warehouse";
@@ -30,6 +33,8 @@ public sealed record BenchOptions
     public bool RunPortal => Scenario is "all" or "portal";
     public bool RunTracking => Scenario is "all" or "tracking";
     public string RetourDll { get; init; } = "";
+    /// <summary>The repository (scripts/cluster.sh is run from it).</summary>
+    public string RepoRoot { get; init; } = "";
     public string WorkDir { get; init; } = Path.Combine(Path.GetTempPath(), "retour-bench");
     // For --serve-limit
     public string Provider { get; init; } = "sqlite";
@@ -41,7 +46,8 @@ public sealed record BenchOptions
 
     public static BenchOptions Parse(string[] args)
     {
-        var o = new BenchOptions { RetourDll = DefaultRetourDll() };
+        var root = RepoRootDir();
+        var o = new BenchOptions { RepoRoot = root ?? ".", RetourDll = root is null ? "retour.dll" : Path.Combine(root, "src", "Retour", "bin", "Release", "net10.0", "retour.dll") };
         string? providers = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -55,7 +61,14 @@ public sealed record BenchOptions
                 case "-t" or "--duration": o = o with { DurationSeconds = int.Parse(Next()) }; break;
                 case "--warmup": o = o with { WarmupSeconds = int.Parse(Next()) }; break;
                 case "--orders": o = o with { Orders = int.Parse(Next()) }; break;
-                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking" or "warehouse" or "analytics") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking, warehouse, analytics or all") }; break;
+                case "--scenario": o = o with { Scenario = Next() is var sc and ("all" or "returns" or "portal" or "tracking" or "warehouse" or "analytics" or "scaled") ? sc : throw new ArgumentException("--scenario is returns, portal, tracking, warehouse, analytics, scaled or all") }; break;
+                case "--shapes":
+                    var shapes = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (shapes.Length == 0 || shapes.Except(ScaledLoad.AllShapes).Any())
+                        throw new ArgumentException($"--shapes lists {string.Join(", ", ScaledLoad.AllShapes)} (comma-separated; a shape may repeat)");
+                    o = o with { Shapes = shapes };
+                    break;
+                case "--workers": o = o with { Workers = int.Parse(Next()) is var w and >= 1 and <= 8 ? w : throw new ArgumentException("--workers is 1 to 8") }; break;
                 case "--analytics-returns": o = o with { AnalyticsReturns = int.Parse(Next()) }; break;
                 case "--analytics-c": o = o with { AnalyticsConcurrency = int.Parse(Next()) }; break;
                 case "--analytics-t": o = o with { AnalyticsSeconds = int.Parse(Next()) }; break;
@@ -72,7 +85,7 @@ public sealed record BenchOptions
                 case "--key": o = o with { AttachKey = Next() }; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
-                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|warehouse|analytics|all] [-c 32] [--portal-c 16]
+                        Retour.Bench [--provider postgres|sqlite|both] [--pg ADMIN_CONNECTION] [--scenario returns|portal|tracking|warehouse|analytics|scaled|all] [-c 32] [--portal-c 16]
                                      [-t 20] [--warmup 20] [--orders 20000] [--parcels 4000] [--batch-c 4] [--returns 10000] [--stations 16] [--crash-returns 1000] [--retour path/to/retour.dll]
                         returns: starts Retour and the limit server on each provider, seeds orders, drives POST /api/v1/returns with C clients
                                  for T seconds, then the limit endpoint the same way, and prints requests/s, p50/p95/p99 latency, errors and the ratio.
@@ -86,6 +99,10 @@ public sealed record BenchOptions
                         analytics (PostgreSQL, not in "all"): `retour demo generate --returns N` (--analytics-returns, 1,000,000) timed,
                                  then every dashboard endpoint driven by --analytics-c clients (4) for --analytics-t seconds (10) each,
                                  against the same figures by a direct GROUP BY over the raw tables.
+                        scaled (not in "all"): return creation and tracking ingestion (a) and (b), measured alike on each deployment shape of
+                                 --shapes (embedded,single,web1,web2): one process on SQLite; one process on PostgreSQL; scripts/cluster.sh's
+                                 scaled mode with one and with two web nodes behind nginx (--workers 2 worker nodes, PostgreSQL, RabbitMQ).
+                                 Prints each shape's figures, the CPU time of each part per request, and the scaling ratio (web2 ÷ web1).
                         """);
                     Environment.Exit(0);
                     break;
@@ -99,10 +116,10 @@ public sealed record BenchOptions
         return o with { Providers = list, Provider = providers };
     }
 
-    private static string DefaultRetourDll()
+    private static string? RepoRootDir()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Retour.slnx"))) dir = dir.Parent;
-        return dir is null ? "retour.dll" : Path.Combine(dir.FullName, "src", "Retour", "bin", "Release", "net10.0", "retour.dll");
+        return dir?.FullName;
     }
 }

@@ -10,6 +10,8 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private ChildProcess(Process p, string logFile) => (_process, LogFile) = (p, logFile);
 
+    public int Id => _process.Id;
+
     public static ChildProcess Start(string dll, IEnumerable<string> args, IDictionary<string, string> env, string logFile)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -25,14 +27,20 @@ public sealed class ChildProcess : IAsyncDisposable
         return new ChildProcess(p, logFile);
     }
 
-    public static async Task<(int Code, string Output)> RunToEnd(string dll, IEnumerable<string> args, IDictionary<string, string> env)
+    public static Task<(int Code, string Output)> RunToEnd(string dll, IEnumerable<string> args, IDictionary<string, string> env) =>
+        RunProgramToEnd("dotnet", [dll, .. args], env);
+
+    /// <summary>Runs a program to its end; its exit code, and its standard output followed by its standard error.</summary>
+    public static async Task<(int Code, string Output)> RunProgramToEnd(string program, IEnumerable<string> args, IDictionary<string, string> env)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
-        var output = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
+        // Both pipes are read at once: a chatty stderr must not block the program while stdout is read.
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var output = await stdout + await stderr;
         await p.WaitForExitAsync();
         return (p.ExitCode, output);
     }

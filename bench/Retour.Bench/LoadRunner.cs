@@ -6,6 +6,8 @@ public sealed record LoadResult(string Name, int Concurrency, double Seconds, lo
     IReadOnlyDictionary<int, long> Statuses)
 {
     public double Rps => Requests / Seconds;
+    /// <summary>Requests answered with success per second (errors and connection failures left out).</summary>
+    public double GoodRps => (Requests - Errors) / Seconds;
 }
 
 /// <summary>
@@ -18,19 +20,32 @@ public sealed class LoadWindow
     public bool Measuring => _measuring;
     public bool Stopped => _stopped;
 
-    /// <summary>Runs the workers through warm-up and measurement; returns the measured seconds.</summary>
-    public async Task<double> RunAsync(int concurrency, Func<int, Task> worker, TimeSpan warmup, TimeSpan duration)
+    /// <summary>
+    /// Runs the workers through warm-up and measurement; returns the measured seconds. <paramref name="onWindow"/> is told
+    /// when measurement starts (true) and ends (false), for readings taken over the same window (CPU time).
+    /// </summary>
+    public async Task<double> RunAsync(int concurrency, Func<int, Task> worker, TimeSpan warmup, TimeSpan duration, Action<bool>? onWindow = null)
     {
         var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(() => worker(w))).ToArray();
-        await Task.Delay(warmup);
-        _measuring = true;
-        var clock = Stopwatch.StartNew();
-        await Task.Delay(duration);
-        _measuring = false;
-        var seconds = clock.Elapsed.TotalSeconds;
-        _stopped = true;
-        await Task.WhenAll(workers);
-        return seconds;
+        try
+        {
+            await Task.Delay(warmup);
+            onWindow?.Invoke(true);
+            _measuring = true;
+            var clock = Stopwatch.StartNew();
+            await Task.Delay(duration);
+            _measuring = false;
+            var seconds = clock.Elapsed.TotalSeconds;
+            onWindow?.Invoke(false);
+            return seconds;
+        }
+        finally
+        {
+            // Whatever happens to a reading, the clients stop.
+            _measuring = false;
+            _stopped = true;
+            await Task.WhenAll(workers);
+        }
     }
 }
 
@@ -38,7 +53,7 @@ public sealed class LoadWindow
 public static class LoadRunner
 {
     public static async Task<LoadResult> RunAsync(string name, HttpClient client, int concurrency, TimeSpan warmup, TimeSpan duration,
-        Func<long, HttpRequestMessage> request, Func<int, bool>? isSuccess = null, Action<int>? onStatus = null)
+        Func<long, HttpRequestMessage> request, Func<int, bool>? isSuccess = null, Action<int>? onStatus = null, Action<bool>? onWindow = null)
     {
         isSuccess ??= s => s is >= 200 and < 300;
         long sequence = 0;
@@ -71,7 +86,7 @@ public static class LoadRunner
             }
         }
 
-        var seconds = await window.RunAsync(concurrency, Worker, warmup, duration);
+        var seconds = await window.RunAsync(concurrency, Worker, warmup, duration, onWindow);
 
         return Summarise(name, concurrency, seconds, latencies, statuses, errors);
     }

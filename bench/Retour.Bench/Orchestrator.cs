@@ -1,9 +1,11 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Retour.Bench;
@@ -21,6 +23,7 @@ public static class Orchestrator
             return 1;
         }
         Directory.CreateDirectory(o.WorkDir);
+        if (o.Scenario == "scaled") return await ScaledLoad.RunAsync(o);
         if (o.AttachUrl is not null)
         {
             using var attached = Client(o.Concurrency, o.AttachUrl, o.AttachKey);
@@ -192,13 +195,7 @@ public static class Orchestrator
         var sequence = new long[1];
         Console.WriteLine($"  warming up for {o.WarmupSeconds}s");
         await ReturnsLoadAsync(o, client, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), sequence);
-        if (provider == "postgres")
-        {
-            await using var conn = new NpgsqlConnection(db);
-            await conn.OpenAsync();
-            await using var analyze = new NpgsqlCommand("ANALYZE", conn);
-            await analyze.ExecuteNonQueryAsync();
-        }
+        if (provider == "postgres") await AnalyzeAsync(db);
         return await ReturnsLoadAsync(o, client, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(o.DurationSeconds), sequence);
     }
 
@@ -224,63 +221,21 @@ public static class Orchestrator
         using (var probe = Client(1, url)) await server.WaitHealthyAsync(probe, "/health", TimeSpan.FromSeconds(60));
         var (slug, key) = await MerchantAsync(o, env);
         using var api = Client(o.Concurrency, url, key);
-        async Task Send(HttpMethod method, string path, string json)
-        {
-            using var res = await api.SendAsync(new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") });
-            if (!res.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)res.StatusCode} {await res.Content.ReadAsStringAsync()}");
-        }
-        await Send(HttpMethod.Patch, "/api/v1/merchant", JsonSerializer.Serialize(new
-        {
-            aftership_secret = TrackingLoad.AfterShipSecret, easypost_secret = TrackingLoad.EasyPostSecret, sandbox_secret = TrackingLoad.BatchSecret,
-        }));
-        await Send(HttpMethod.Post, "/api/v1/carriers", """
-            {"code":"sbx","name":"Sandbox Parcel","adapter":"sandbox","services":["drop_off","pickup"],"areas":[{"country":"DE"}],
-             "rate_card":{"currency":"EUR","zones":[{"code":"de","areas":[{"country":"DE"}]}],"bands":[{"max_grams":30000,"prices":{"de":4.5}}]},
-             "transit_days":2,"daily_capacity":1000000,"active":true}
-            """);
-        await SeedOrdersAsync(api, o.Parcels);
-        var started = DateTime.UtcNow;
-        await Parallel.ForAsync(0, o.Parcels, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-            await Send(HttpMethod.Post, "/api/v1/returns", $$"""{"order_number":"B{{i}}","lines":[{"order_line_id":"L1","quantity":1,"reason":"too_small"}],"resolution":"refund","method":"drop_off"}"""));
-        List<string> parcels;
-        await using (var conn = new NpgsqlConnection(db))
-        {
-            await conn.OpenAsync();
-            for (var waited = 0; ; waited++)
-            {
-                await using var count = new NpgsqlCommand("SELECT count(*) FROM shipments", conn);
-                var booked = (long)(await count.ExecuteScalarAsync())!;
-                if (booked >= o.Parcels) break;
-                if (waited % 10 == 0) Console.WriteLine($"  {booked}/{o.Parcels} parcels booked ({(DateTime.UtcNow - started).TotalSeconds:F0}s)");
-                if (waited > 600) throw new TimeoutException("The sandbox did not book every parcel within 5 minutes.");
-                await Task.Delay(500);
-            }
-            parcels = [];
-            await using var read = new NpgsqlCommand("SELECT tracking_number FROM shipments ORDER BY tracking_number", conn);
-            await using var reader = await read.ExecuteReaderAsync();
-            while (await reader.ReadAsync()) parcels.Add(reader.GetString(0));
-        }
-        Console.WriteLine($"  {parcels.Count} parcels booked in {(DateTime.UtcNow - started).TotalSeconds:F0}s");
+        await TrackingLoad.SetUpMerchantAsync(api);
+        var parcels = await TrackingLoad.BookParcelsAsync(api, () => Connect("postgres", db), slug, o.Parcels);
 
         var templates = TrackingLoad.Templates.Load();
         using var anonymous = Client(o.Concurrency, url);
-        long acked = 0, sequence = -1;
-        HttpRequestMessage Webhook(long _)
-        {
-            var (body, path, header, signature) = TrackingLoad.Webhook(templates, slug, parcels, Interlocked.Increment(ref sequence));
-            var req = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
-            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            req.Headers.Add(header, signature);
-            return req;
-        }
+        long acked = 0;
+        var nextWebhook = TrackingLoad.SignedWebhooks(templates, slug, parcels);
         void Ack(int status) { if (status is >= 200 and < 300) Interlocked.Increment(ref acked); }
         Console.WriteLine($"  (a) single webhooks: warming up for {o.WarmupSeconds}s");
-        await LoadRunner.RunAsync("warm-up", anonymous, o.Concurrency, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), Webhook, onStatus: Ack);
+        await LoadRunner.RunAsync("warm-up", anonymous, o.Concurrency, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), nextWebhook, onStatus: Ack);
         await AnalyzeAsync(db);
         var single = await LoadRunner.RunAsync("(a) signed webhooks, 1 new event each", anonymous, o.Concurrency, TimeSpan.FromSeconds(2),
-            TimeSpan.FromSeconds(o.DurationSeconds), Webhook, onStatus: Ack);
+            TimeSpan.FromSeconds(o.DurationSeconds), nextWebhook, onStatus: Ack);
         Print(single);
-        var (singleStored, singleDistinct) = await CountAsync(db, "provider IN ('aftership', 'easypost')");
+        var (singleStored, singleDistinct) = await TrackingLoad.CountStoredAsync(() => Connect("postgres", db), slug, TrackingLoad.SingleEvents);
 
         LoadResult singleLimit;
         {
@@ -302,23 +257,16 @@ public static class Orchestrator
         }
 
         using var batcher = Client(o.BatchConcurrency, url);
-        long batchAcked = 0, batchSequence = -1;
-        HttpRequestMessage Batch(long _)
-        {
-            var body = TrackingLoad.BatchBody(TrackingLoad.BatchRows(parcels, Interlocked.Increment(ref batchSequence)));
-            var req = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/tracking/sandbox/{slug}") { Content = new ByteArrayContent(body) };
-            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            req.Headers.Add("X-Retour-Signature", TrackingLoad.BatchSignature(body));
-            return req;
-        }
+        long batchAcked = 0;
+        var nextBatch = TrackingLoad.SignedBatches(slug, parcels);
         void BatchAck(int status) { if (status is >= 200 and < 300) Interlocked.Add(ref batchAcked, TrackingLoad.BatchEvents); }
         Console.WriteLine($"  (b) batches of {TrackingLoad.BatchEvents}: warming up for {o.WarmupSeconds}s");
-        await LoadRunner.RunAsync("warm-up", batcher, o.BatchConcurrency, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), Batch, onStatus: BatchAck);
+        await LoadRunner.RunAsync("warm-up", batcher, o.BatchConcurrency, TimeSpan.Zero, TimeSpan.FromSeconds(o.WarmupSeconds), nextBatch, onStatus: BatchAck);
         await AnalyzeAsync(db);
         var batch = await LoadRunner.RunAsync($"(b) signed batches of {TrackingLoad.BatchEvents}", batcher, o.BatchConcurrency, TimeSpan.FromSeconds(2),
-            TimeSpan.FromSeconds(o.DurationSeconds), Batch, onStatus: BatchAck);
+            TimeSpan.FromSeconds(o.DurationSeconds), nextBatch, onStatus: BatchAck);
         Print(batch);
-        var (batchStored, batchDistinct) = await CountAsync(db, "provider = 'sandbox' AND event_key LIKE 'b%'");
+        var (batchStored, batchDistinct) = await TrackingLoad.CountStoredAsync(() => Connect("postgres", db), slug, TrackingLoad.BatchedEvents);
         var batchLimit = await TrackingLoad.RawBatchLimitAsync(db, parcels, o.BatchConcurrency, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.DurationSeconds));
         Print(batchLimit);
         return new TrackingResult(single, singleLimit, batch, batchLimit, acked, singleStored, singleDistinct, batchAcked, batchStored, batchDistinct);
@@ -332,22 +280,22 @@ public static class Orchestrator
         await analyze.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Stored events and distinct ones (by parcel and event key) among those matching <paramref name="where"/>.</summary>
-    private static async Task<(long Stored, long Distinct)> CountAsync(string db, string where)
+    /// <summary>A connection to the bench's database of either provider (not opened).</summary>
+    internal static DbConnection Connect(string provider, string db) =>
+        provider == "postgres" ? new NpgsqlConnection(db) : new SqliteConnection(db);
+
+    /// <summary>Sends one set-up request and insists on a 2xx.</summary>
+    internal static async Task SendAsync(HttpClient api, HttpMethod method, string path, string json)
     {
-        await using var conn = new NpgsqlConnection(db);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"SELECT count(*), count(DISTINCT (shipment_id, event_key)) FROM tracking_events WHERE {where}", conn);
-        await using var r = await cmd.ExecuteReaderAsync();
-        await r.ReadAsync();
-        return (r.GetInt64(0), r.GetInt64(1));
+        using var res = await api.SendAsync(new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") });
+        if (!res.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)res.StatusCode} {await res.Content.ReadAsStringAsync()}");
     }
 
     private static Task<LoadResult> ReturnsLoadAsync(BenchOptions o, HttpClient client) =>
         ReturnsLoadAsync(o, client, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(o.DurationSeconds), new long[1]);
 
     /// <summary>Returns spread over the orders; <paramref name="sequence"/> carries on across calls so no unit is asked for twice.</summary>
-    private static Task<LoadResult> ReturnsLoadAsync(BenchOptions o, HttpClient client, TimeSpan warmup, TimeSpan duration, long[] sequence)
+    internal static Task<LoadResult> ReturnsLoadAsync(BenchOptions o, HttpClient client, TimeSpan warmup, TimeSpan duration, long[] sequence, Action<bool>? onWindow = null)
     {
         var orders = o.Orders;
         return LoadRunner.RunAsync("POST /api/v1/returns", client, o.Concurrency, warmup, duration, n =>
@@ -360,7 +308,7 @@ public static class Orchestrator
             var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/returns") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
             if (Environment.GetEnvironmentVariable("BENCH_NO_KEYS") is null) req.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
             return req;
-        });
+        }, onWindow: onWindow);
     }
 
     internal static async Task SeedOrdersAsync(HttpClient client, int count)
@@ -400,13 +348,7 @@ public static class Orchestrator
         var orders = await PortalLoad.DemoOrdersAsync(api);
         Console.WriteLine($"  {orders.Count} delivered demo orders; {o.PortalConcurrency} shoppers; warming up for {o.WarmupSeconds}s");
         await PortalLoad.RunAsync(url, "demo", orders, o.PortalConcurrency, TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.Zero);
-        if (provider == "postgres")
-        {
-            await using var conn = new NpgsqlConnection(db);
-            await conn.OpenAsync();
-            await using var analyze = new NpgsqlCommand("ANALYZE", conn);
-            await analyze.ExecuteNonQueryAsync();
-        }
+        if (provider == "postgres") await AnalyzeAsync(db);
         return await PortalLoad.RunAsync(url, "demo", orders, o.PortalConcurrency, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(o.DurationSeconds));
     }
 

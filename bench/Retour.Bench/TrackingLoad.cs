@@ -1,4 +1,7 @@
+using System.Data.Common;
 using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -108,6 +111,112 @@ public static class TrackingLoad
             var key = Encoding.UTF8.GetBytes(EasyPostSecret.Normalize(NormalizationForm.FormKD));
             return (body, $"/api/v1/tracking/easypost/{slug}", "X-Hmac-Signature", "hmac-sha256-hex=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, body)));
         }
+    }
+
+    /// <summary>The events (a) stores and the events (b) stores, as SQL conditions on tracking_events.</summary>
+    public const string SingleEvents = "provider IN ('aftership', 'easypost')";
+    public const string BatchedEvents = "provider = 'sandbox' AND event_key LIKE 'b%'";
+
+    /// <summary>The merchant's tracking settings: the secrets the loads sign with, and a sandbox carrier serving Germany.</summary>
+    public static async Task SetUpMerchantAsync(HttpClient api)
+    {
+        await Orchestrator.SendAsync(api, HttpMethod.Patch, "/api/v1/merchant", JsonSerializer.Serialize(new
+        {
+            aftership_secret = AfterShipSecret, easypost_secret = EasyPostSecret, sandbox_secret = BatchSecret,
+        }));
+        await Orchestrator.SendAsync(api, HttpMethod.Post, "/api/v1/carriers", """
+            {"code":"sbx","name":"Sandbox Parcel","adapter":"sandbox","services":["drop_off","pickup"],"areas":[{"country":"DE"}],
+             "rate_card":{"currency":"EUR","zones":[{"code":"de","areas":[{"country":"DE"}]}],"bands":[{"max_grams":30000,"prices":{"de":4.5}}]},
+             "transit_days":2,"daily_capacity":1000000,"active":true}
+            """);
+    }
+
+    /// <summary>
+    /// Seeds <paramref name="count"/> orders and a drop-off return on each, then waits until the background work (the
+    /// outbox: in process, or RabbitMQ and the workers) has booked every label with the sandbox carrier; the tracking numbers.
+    /// </summary>
+    public static async Task<List<string>> BookParcelsAsync(HttpClient api, Func<DbConnection> connect, string slug, int count)
+    {
+        await Orchestrator.SeedOrdersAsync(api, count);
+        var started = DateTime.UtcNow;
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await Orchestrator.SendAsync(api, HttpMethod.Post, "/api/v1/returns",
+                $$"""{"order_number":"B{{i}}","lines":[{"order_line_id":"L1","quantity":1,"reason":"too_small"}],"resolution":"refund","method":"drop_off"}"""));
+        await using var conn = connect();
+        await conn.OpenAsync();
+        for (var waited = 0; ; waited++)
+        {
+            var booked = Convert.ToInt64(await Scalar(conn, "SELECT count(*) FROM shipments WHERE merchant_id = (SELECT id FROM merchants WHERE slug = @slug)", slug), CultureInfo.InvariantCulture);
+            if (booked >= count) break;
+            if (waited % 10 == 0) Console.WriteLine($"  {booked}/{count} parcels booked ({(DateTime.UtcNow - started).TotalSeconds:F0}s)");
+            if (waited > 600) throw new TimeoutException("The sandbox did not book every parcel within 5 minutes.");
+            await Task.Delay(500);
+        }
+        var parcels = new List<string>();
+        await using var read = conn.CreateCommand();
+        read.CommandText = "SELECT tracking_number FROM shipments WHERE merchant_id = (SELECT id FROM merchants WHERE slug = @slug) ORDER BY tracking_number";
+        Parameter(read, "@slug", slug);
+        await using var reader = await read.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) parcels.Add(reader.GetString(0));
+        Console.WriteLine($"  {parcels.Count} parcels booked in {(DateTime.UtcNow - started).TotalSeconds:F0}s");
+        return parcels;
+    }
+
+    /// <summary>(a)'s requests, one after another: the k-th signed webhook (see <see cref="Webhook"/>).</summary>
+    public static Func<long, HttpRequestMessage> SignedWebhooks(Templates t, string slug, IReadOnlyList<string> parcels)
+    {
+        long sequence = -1;
+        return _ =>
+        {
+            var (body, path, header, signature) = Webhook(t, slug, parcels, Interlocked.Increment(ref sequence));
+            var req = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            req.Headers.Add(header, signature);
+            return req;
+        };
+    }
+
+    /// <summary>(b)'s requests, one after another: signed batches of <see cref="BatchEvents"/> new events.</summary>
+    public static Func<long, HttpRequestMessage> SignedBatches(string slug, IReadOnlyList<string> parcels)
+    {
+        long sequence = -1;
+        return _ =>
+        {
+            var body = BatchBody(BatchRows(parcels, Interlocked.Increment(ref sequence)));
+            var req = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/tracking/sandbox/{slug}") { Content = new ByteArrayContent(body) };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            req.Headers.Add("X-Retour-Signature", BatchSignature(body));
+            return req;
+        };
+    }
+
+    /// <summary>The merchant's stored events matching <paramref name="where"/>, and the distinct ones (by parcel and event key).</summary>
+    public static async Task<(long Stored, long Distinct)> CountStoredAsync(Func<DbConnection> connect, string slug, string where)
+    {
+        await using var conn = connect();
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"SELECT count(*), count(DISTINCT shipment_id || '|' || event_key) FROM tracking_events WHERE merchant_id = (SELECT id FROM merchants WHERE slug = @slug) AND {where}";
+        Parameter(cmd, "@slug", slug);
+        await using var r = await cmd.ExecuteReaderAsync();
+        await r.ReadAsync();
+        return (Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<object?> Scalar(DbConnection conn, string sql, string slug)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        Parameter(cmd, "@slug", slug);
+        return await cmd.ExecuteScalarAsync();
+    }
+
+    private static void Parameter(DbCommand cmd, string name, object value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        cmd.Parameters.Add(p);
     }
 
     /// <summary>One event of batch b: parcel, id, code, time (the same rows go to Retour and to the raw INSERT).</summary>

@@ -176,6 +176,26 @@ public sealed class BrokerTests
     }
 
     [Fact]
+    public async Task WhileRabbitMqIsDown_EventsWaitInTheDatabase_AndTheOutageIsLoggedOnce_NotEveryRound()
+    {
+        int closed;
+        using (var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0)) { l.Start(); closed = ((IPEndPoint)l.LocalEndpoint).Port; }
+        await using var app = new ConfiguredRetourApp(null, new Dictionary<string, string?> { ["RETOUR_RABBITMQ_URL"] = $"amqp://guest:guest@127.0.0.1:{closed}/" });
+        var m = await ReturnsAsync(app, 2);
+        // The relay publishes every 2 s and the consumer reconnects every 2 s: wait for three rounds of each.
+        await Wait.UntilAsync(() => Task.FromResult(app.Errors.Count(e => e.Contains("RabbitMQ is not taking outbox events")) >= 1), 20);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var events = await ReturnEvents(app, m.Id);
+        Assert.Equal(4, events.Count);
+        // Not counted as attempts (a claim in progress may hold one for a moment): the events wait, they do not fail.
+        Assert.All(events, e => Assert.True(e.ProcessedAt is null && e.DeadAt is null && e.Attempts <= 1, $"{e.Type}: {e.Attempts} attempts"));
+        var logged = app.Errors.ToList();
+        Assert.Single(logged, e => e.Contains("RabbitMQ is not taking outbox events"));
+        Assert.Single(logged, e => e.Contains("RabbitMQ is not reachable"));
+        Assert.DoesNotContain(logged, e => e.Contains(" Error: ") || e.Contains(" Critical: "));
+    }
+
+    [Fact]
     public async Task Readiness_NeedsRabbitMq_OnNodesThatConsume()
     {
         await using (var ok = App(new RecordingHandler(), RabbitBroker.NewQueue()))

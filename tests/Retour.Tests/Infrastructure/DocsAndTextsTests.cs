@@ -75,7 +75,7 @@ public sealed class DocsAndTextsTests
         }
         var cluster = File.ReadAllText(Path.Combine(Repo.Root, "scripts", "cluster.sh"));
         var compose = File.ReadAllText(Path.Combine(Repo.Root, "deploy", "nginx.conf"));
-        foreach (var rule in new[] { "max_fails=1 fail_timeout=5s", "proxy_next_upstream error timeout http_502;", "client_max_body_size 64m;", "keepalive 32;" })
+        foreach (var rule in new[] { "max_fails=1 fail_timeout=5s", "proxy_next_upstream error timeout http_502;", "client_max_body_size 64m;", "client_body_buffer_size 1m;", "keepalive 32;" })
         {
             Assert.Contains(rule, cluster);
             Assert.Contains(rule, compose);

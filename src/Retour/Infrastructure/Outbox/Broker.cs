@@ -142,7 +142,8 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
                 try { await pending[i]; confirmed[i] = true; }
                 catch (Exception e) when (e is PublishException or AlreadyClosedException or OperationInterruptedException or IOException or OperationCanceledException)
                 {
-                    log.LogWarning("RabbitMQ did not confirm message {Id}: {Error}", messages[i].Id, e.Message);
+                    // The relay reports the outage (once, then once a minute); per message it is detail.
+                    log.LogDebug("RabbitMQ did not confirm message {Id}: {Error}", messages[i].Id, e.Message);
                 }
             }
             return confirmed;

@@ -8,8 +8,10 @@ namespace Retour.Infrastructure.Outbox;
 /// messages at a time, a few more prefetched). A message is acknowledged once its outcome is recorded (done, retry
 /// scheduled or dead); a worker that dies holding messages leaves them unacknowledged, and RabbitMQ gives them to another.
 /// </summary>
-public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSettings settings, ILogger<OutboxConsumer> log) : BackgroundService
+public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSettings settings, TimeProvider clock, ILogger<OutboxConsumer> log) : BackgroundService
 {
+    private readonly Outage _unreachable = new(clock);
+
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
         if (!settings.RunOutboxRelay || !broker.Enabled) return;
@@ -24,7 +26,8 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, delivery) => OnMessageAsync(channel, delivery, stop);
                 await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stop);
-                log.LogInformation("Consuming {Queue}", broker.Queue);
+                if (_unreachable.Ended(out var outage)) log.LogInformation("Consuming {Queue} again, after {Seconds:F0} s", broker.Queue, outage.TotalSeconds);
+                else log.LogInformation("Consuming {Queue}", broker.Queue);
                 // Automatic recovery brings the channel and its consumer back after a connection loss; a channel closed
                 // while the connection is open (a protocol error) is not recovered, so it is made again here.
                 while (!stop.IsCancellationRequested && (channel.IsOpen || !connection.IsOpen))
@@ -34,7 +37,8 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             catch (Exception e)
             {
-                log.LogWarning("RabbitMQ is not reachable ({Error}); trying again in 2 s", e.Message);
+                if (_unreachable.Failed(out var lasted))
+                    log.LogWarning("RabbitMQ is not reachable ({Error}); trying again every 2 s (down {Seconds:F0} s)", e.Message, lasted.TotalSeconds);
                 try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
             }
         }

@@ -49,6 +49,7 @@ public sealed class OutboxRelay(
     private readonly IOutboxHandler[] _handlers = [.. handlers];
     private readonly Dictionary<long, string> _filters = [];
     private string _typeFilter = "";
+    private readonly Outage _brokerDown = new(clock);
 
     /// <summary>The types the active handlers consume, as an SQL list (cached per set of active handlers).</summary>
     private string ActiveTypeFilter()
@@ -83,6 +84,14 @@ public sealed class OutboxRelay(
                 if (await signal.WaitAsync(IdlePoll, stop)) await Task.Delay(Coalesce, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+            catch (BrokerUnavailableException e)
+            {
+                // Expected while RabbitMQ restarts: the events wait in the database. Said once, then once a minute.
+                if (_brokerDown.Failed(out var lasted))
+                    log.LogWarning("RabbitMQ is not taking outbox events ({Error}); they wait in the database, publishing again every 2 s (down {Seconds:F0} s)",
+                        e.Message, lasted.TotalSeconds);
+                try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
+            }
             catch (Exception e)
             {
                 log.LogError(e, "Outbox relay failed; retrying shortly");
@@ -104,7 +113,14 @@ public sealed class OutboxRelay(
             skipped = await SkipUnhandledAsync(db, now, ct);
             batch = _typeFilter.Length == 0 ? [] : await ClaimAsync(db, now, ct);
         }
-        if (batch.Count == 0) return skipped;
+        if (batch.Count == 0)
+        {
+            // Nothing to publish, the connection is open, and no publish of ours has failed for a lease (another node may
+            // have published the backlog). An open connection alone is not enough: a broker blocked by an alarm keeps it open.
+            if (broker.Enabled && broker.IsConnected && _brokerDown.QuietFor(PublishLease) && _brokerDown.Ended(out var outage))
+                log.LogInformation("RabbitMQ takes outbox events again, after {Seconds:F0} s", outage.TotalSeconds);
+            return skipped;
+        }
         if (broker.Enabled)
         {
             await PublishAsync(batch, ct);
@@ -173,13 +189,16 @@ public sealed class OutboxRelay(
     private async Task PublishAsync(List<OutboxMessage> batch, CancellationToken ct)
     {
         bool[] confirmed;
+        string? failure = null;
+        // Built outside the try: a fault of ours here is a bug to log as one, not a broker outage.
+        BrokerMessage[] messages = [.. batch.Select(m => new BrokerMessage(m.Id, m.MerchantId, m.Type, broker.Queue, BodyOf(m), m.Attempts))];
         try
         {
-            confirmed = await broker.PublishAsync([.. batch.Select(m => new BrokerMessage(m.Id, m.MerchantId, m.Type, broker.Queue, BodyOf(m), m.Attempts))], ct);
+            confirmed = await broker.PublishAsync(messages, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            log.LogWarning("Could not publish {Count} outbox message(s) to RabbitMQ ({Error}); trying again shortly", batch.Count, e.Message);
+            failure = $"{e.GetType().Name}: {e.Message}";
             confirmed = new bool[batch.Count];
         }
         var sent = batch.Where((_, i) => confirmed[i]).Select(m => m.Id).ToList();
@@ -197,8 +216,9 @@ public sealed class OutboxRelay(
             var claimEnd = now + PublishLease;
             await db.OutboxMessages.Where(m => unsent.Contains(m.Id) && m.ProcessedAt == null && m.DeadAt == null && m.AvailableAt <= claimEnd)
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, now + TimeSpan.FromSeconds(2)).SetProperty(m => m.Attempts, m => m.Attempts - 1), CancellationToken.None);
-            throw new InvalidOperationException($"RabbitMQ confirmed {sent.Count} of {batch.Count} message(s)");
+            throw new BrokerUnavailableException(failure ?? $"it confirmed {sent.Count} of {batch.Count} message(s)");
         }
+        if (_brokerDown.Ended(out var outage)) log.LogInformation("RabbitMQ takes outbox events again, after {Seconds:F0} s", outage.TotalSeconds);
     }
 
     /// <summary>What the broker carries: the event itself (consumers read the row for its state; operators read this in the queues).</summary>
@@ -352,3 +372,6 @@ public sealed class OutboxRelay(
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 }
+
+/// <summary>RabbitMQ did not confirm a batch (down, restarting, or blocked): the events stay in the outbox for the next round.</summary>
+public sealed class BrokerUnavailableException(string message) : Exception(message);
