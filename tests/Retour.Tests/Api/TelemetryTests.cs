@@ -55,6 +55,16 @@ public sealed class OtlpApp : RetourApp
     }) { }
 }
 
+/// <summary>
+/// The telemetry tests run on their own, after the parallel ones. Every test host creates its own "Microsoft.AspNetCore.Hosting"
+/// meter, and OpenTelemetry merges same-named meters into one stream: when another test's host is disposed, its meter's
+/// disposal ends that stream for this host's MeterProvider too (open-telemetry/opentelemetry-dotnet#6412), and the ASP.NET Core
+/// metrics stop. One process holds one host in production, so only the tests see it.
+/// </summary>
+[CollectionDefinition(nameof(TelemetryTests), DisableParallelization = true)]
+public sealed class TelemetryCollection;
+
+[Collection(nameof(TelemetryTests))]
 public sealed class TelemetryTests(OtlpApp app) : IClassFixture<OtlpApp>
 {
     [Fact]
