@@ -42,4 +42,22 @@ public sealed class ConcurrencyTests(RetourApp app) : IClassFixture<RetourApp>
         var approvals = await app.WithDb(m.Id, db => db.OutboxMessages.CountAsync(x => x.MerchantId == m.Id && x.Type == "return.approved"));
         Assert.Equal(1, approvals);
     }
+
+    /// <summary>
+    /// A unique index that settles a race is expected, so it is not logged as an error (EF Core would, with the SQL). The
+    /// code that catches it decides; here the test does, as the refund claim and the idempotency store do.
+    /// </summary>
+    [Fact]
+    public async Task AUniqueIndexSettlingARace_IsNotLoggedAsAnError()
+    {
+        var m = await app.NewMerchantAsync();
+        Retour.Infrastructure.Http.IdempotencyRecord Record() => new()
+        {
+            MerchantId = m.Id, Key = "race-" + m.Slug, RequestHash = new string('0', 64), StatusCode = 201, ResponseBody = "{}", CreatedAt = DateTimeOffset.UtcNow,
+        };
+        await app.WithDb(m.Id, async db => { db.IdempotencyRecords.Add(Record()); return await db.SaveChangesAsync(); });
+        var lost = await Assert.ThrowsAsync<DbUpdateException>(() => app.WithDb(m.Id, async db => { db.IdempotencyRecords.Add(Record()); return await db.SaveChangesAsync(); }));
+        Assert.True(Retour.Infrastructure.Db.DbErrors.IsUniqueViolation(lost, "idempotency_records"), lost.GetBaseException().Message);
+        Assert.DoesNotContain(app.Errors, e => e.Contains("idempotency_records", StringComparison.Ordinal));
+    }
 }

@@ -195,6 +195,59 @@ public sealed class BrokerTests
         Assert.DoesNotContain(logged, e => e.Contains(" Error: ") || e.Contains(" Critical: "));
     }
 
+    private static async Task<uint> ConsumersAsync(string queue)
+    {
+        await using var c = await RabbitBroker.ConnectAsync();
+        await using var ch = await c.CreateChannelAsync();
+        try { return (await ch.QueueDeclarePassiveAsync(queue)).ConsumerCount; }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) { return 0; } // not declared yet
+    }
+
+    private sealed class SlowHandler : IOutboxHandler
+    {
+        public string Name => "test.slow";
+        public IReadOnlyCollection<string> Types { get; } = ["return.requested", "return.approved"];
+        public Task HandleAsync(OutboxMessage message, RetourDb db, IServiceProvider services, CancellationToken ct) => Task.Delay(40, ct);
+    }
+
+    /// <summary>
+    /// RabbitMQ connections dropped while messages are in flight, four times at odd moments: the consumer replaces its
+    /// connection, what it held unacknowledged goes back to the queue, and every event is handled within seconds, not
+    /// after the relay's ten-minute processing lease. Afterwards the queue has one consumer (this worker's) and no message.
+    /// </summary>
+    [Fact]
+    public async Task ConnectionsCutWhileMessagesAreInFlight_AreReplaced_AndEveryEventIsHandledWithinSeconds()
+    {
+        var queue = RabbitBroker.NewQueue();
+        var url = new Uri(RabbitBroker.Url);
+        await using var cutter = new TcpCutter(url.Port) { SlowStart = TimeSpan.FromSeconds(3) };
+        await using var app = App(new SlowHandler(), queue, extra: new() { ["RETOUR_RABBITMQ_URL"] = new UriBuilder(url) { Port = cutter.Port }.Uri.ToString() });
+        var m = await app.NewMerchantAsync();
+        var random = new Random(8);
+        var n = 0;
+        async Task CreateAsync(int count)
+        {
+            for (var i = 0; i < count; i++, n++)
+            {
+                (await m.Client.Post("/api/v1/orders", Orders.Delivered($"CUT{n}"))).Expect(HttpStatusCode.Created);
+                (await m.Client.Post("/api/v1/returns", Orders.ReturnOf($"CUT{n}"))).Expect(HttpStatusCode.Created);
+            }
+        }
+        for (var round = 0; round < 4; round++)
+        {
+            await CreateAsync(6);
+            // The worker consumes again (after a cut) before the next cut.
+            await Wait.UntilAsync(async () => await ConsumersAsync(queue) >= 1, 20, $"round {round}: a consumer on the queue ({app.RecentErrors})");
+            await Task.Delay(random.Next(50, 600));
+            // A dropped connection comes back at once (odd rounds) or after a broker's restart time (even rounds).
+            Assert.True(cutter.CutAll(TimeSpan.FromSeconds(round % 2 == 0 ? 4 : 0)) >= 1);
+        }
+        await CreateAsync(6);
+        await Wait.UntilAsync(async () => (await ReturnEvents(app, m.Id)).Count(e => e.ProcessedAt == null) == 0, 60, $"every event handled ({app.RecentErrors})");
+        Assert.Equal(2 * n, (await ReturnEvents(app, m.Id)).Count);
+        await Wait.UntilAsync(async () => await ConsumersAsync(queue) == 1 && await RabbitBroker.CountAsync(queue) == 0, 20, "one consumer and an empty queue");
+    }
+
     [Fact]
     public async Task Readiness_NeedsRabbitMq_OnNodesThatConsume()
     {

@@ -141,7 +141,7 @@ public static class TemplateEndpoints
         (row.Subject, row.Body, row.UpdatedAt, row.UpdatedBy) = (channel == Channels.Email ? subject : null, body!, now, actor.Label);
         db.AuditEvents.Add(AuditEvent.Of("notification_template", row.Id, "template_saved", actor, now, $"{template} {channel} {locale}"));
         try { await db.SaveChangesAsync(ct); }
-        catch (DbUpdateException)
+        catch (DbUpdateException e) when (DbErrors.IsUniqueViolation(e, "notification_templates"))
         {
             return Problems.Result(409, "template_changed", "Someone saved this template at the same moment", "Load it again and repeat your change.");
         }

@@ -26,7 +26,24 @@ public static class DbSetup
     {
         if (s.Provider == DbProvider.Postgres) o.UseNpgsql(PostgresConnectionString(s.ConnectionString));
         else o.UseSqlite(s.ConnectionString);
+        o.ConfigureWarnings(w => w.Log(QuietDatabaseErrors));
     }
+
+    /// <summary>
+    /// EF Core logs every failed command, save, query, connection and transaction as an error, before Retour's code sees the exception.
+    /// Most of them are expected: a unique index settles a race (two workers claiming one refund, one idempotency key
+    /// sent twice) and the loser retries or answers 409, and a database restart is answered with 503 and a warning.
+    /// Retour's own code logs each failure it does not expect, once and with the request or message it belongs to
+    /// (the exception handler, the outbox, the polling loops), so EF's copies are written at Debug only (ADR 31).
+    /// </summary>
+    public static readonly (Microsoft.Extensions.Logging.EventId, LogLevel)[] QuietDatabaseErrors =
+    [
+        (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, LogLevel.Debug),
+        (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, LogLevel.Debug),
+        (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.QueryIterationFailed, LogLevel.Debug),
+        (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.ConnectionError, LogLevel.Debug),
+        (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.TransactionError, LogLevel.Debug),
+    ];
 
     /// <summary>
     /// Retour's defaults for PostgreSQL, unless the connection string sets them: statements are prepared automatically

@@ -47,7 +47,7 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     /// <summary>True while the connection is open (automatic recovery reopens it after the broker restarts).</summary>
     public bool IsConnected => _connection is { IsOpen: true };
 
-    /// <summary>The process's one connection, made on first use; automatic recovery keeps it (and its consumers) afterwards.</summary>
+    /// <summary>The process's publishing connection, made on first use; automatic recovery keeps it afterwards.</summary>
     public async Task<IConnection> ConnectAsync(CancellationToken ct)
     {
         if (_connection is { } open) return open;
@@ -56,16 +56,7 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
         {
             if (_connection is null)
             {
-                var factory = new ConnectionFactory
-                {
-                    Uri = new Uri(settings.RabbitMqUrl!),
-                    AutomaticRecoveryEnabled = true,
-                    TopologyRecoveryEnabled = true,
-                    NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
-                    RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
-                    ConsumerDispatchConcurrency = (ushort)settings.WorkerConcurrency,
-                    ClientProvidedName = $"retour {settings.Role.ToString().ToLowerInvariant()} {Health.Instance}",
-                };
+                var factory = Factory(recover: true, "");
                 var connection = await factory.CreateConnectionAsync(ct);
                 connection.ConnectionShutdownAsync += (_, e) =>
                 {
@@ -81,6 +72,40 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
         }
         finally { _gate.Release(); }
     }
+
+    /// <summary>
+    /// A connection of the consumer's own, without automatic recovery: the consumer replaces it, with its channel, when
+    /// either closes. Recovering a consuming channel in place raced with the consumer's own replacement after a broker
+    /// restart: a recovered channel whose owner had moved on could hold deliveries unacknowledged (their rows then waited
+    /// out the ten-minute processing lease), and acknowledgements could carry tags from before the restart. With a
+    /// connection that is never recovered, a closed connection or channel gives every unacknowledged delivery back to the
+    /// queue, and an acknowledgement can only reach the channel that received the delivery.
+    /// </summary>
+    public async Task<IConnection> ConnectConsumerAsync(CancellationToken ct)
+    {
+        var connection = await Factory(recover: false, " consumer").CreateConnectionAsync(ct);
+        try
+        {
+            await using (var channel = await connection.CreateChannelAsync(cancellationToken: ct)) await DeclareAsync(channel, ct);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private ConnectionFactory Factory(bool recover, string purpose) => new()
+    {
+        Uri = new Uri(settings.RabbitMqUrl!),
+        AutomaticRecoveryEnabled = recover,
+        TopologyRecoveryEnabled = recover,
+        NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
+        RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
+        ConsumerDispatchConcurrency = (ushort)settings.WorkerConcurrency,
+        ClientProvidedName = $"retour {settings.Role.ToString().ToLowerInvariant()} {Health.Instance}{purpose}",
+    };
 
     /// <summary>Declares the queues (idempotent: every node does it when it connects).</summary>
     public async Task DeclareAsync(IChannel channel, CancellationToken ct)

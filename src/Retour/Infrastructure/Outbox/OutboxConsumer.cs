@@ -18,9 +18,12 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
         using var processScope = log.BeginScope(Telemetry.ProcessScope(settings));
         while (!stop.IsCancellationRequested)
         {
+            IConnection? connection = null;
             try
             {
-                var connection = await broker.ConnectAsync(stop);
+                // Its own connection, never recovered in place: when it or its channel closes, both are replaced, and
+                // RabbitMQ gives what they held unacknowledged to a live consumer (see Broker.ConnectConsumerAsync).
+                connection = await broker.ConnectConsumerAsync(stop);
                 await using var channel = await connection.CreateChannelAsync(cancellationToken: stop);
                 await channel.BasicQosAsync(0, (ushort)Math.Min(settings.WorkerConcurrency * 4, ushort.MaxValue), false, stop);
                 var consumer = new AsyncEventingBasicConsumer(channel);
@@ -28,19 +31,30 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
                 await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stop);
                 if (_unreachable.Ended(out var outage)) log.LogInformation("Consuming {Queue} again, after {Seconds:F0} s", broker.Queue, outage.TotalSeconds);
                 else log.LogInformation("Consuming {Queue}", broker.Queue);
-                // Automatic recovery brings the channel and its consumer back after a connection loss; a channel closed
-                // while the connection is open (a protocol error) is not recovered, so it is made again here.
-                while (!stop.IsCancellationRequested && (channel.IsOpen || !connection.IsOpen))
+                while (!stop.IsCancellationRequested && channel.IsOpen && connection.IsOpen)
                     await Task.Delay(TimeSpan.FromSeconds(1), stop);
-                if (!stop.IsCancellationRequested) log.LogWarning("RabbitMQ channel closed ({Reason}); consuming again", channel.CloseReason?.ReplyText);
+                if (!stop.IsCancellationRequested)
+                {
+                    var reason = (connection.CloseReason ?? channel.CloseReason)?.ReplyText;
+                    if (_unreachable.Failed(out _))
+                        log.LogWarning("RabbitMQ closed the consumer's connection ({Reason}); connecting again every 2 s", reason);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             catch (Exception e)
             {
                 if (_unreachable.Failed(out var lasted))
                     log.LogWarning("RabbitMQ is not reachable ({Error}); trying again every 2 s (down {Seconds:F0} s)", e.Message, lasted.TotalSeconds);
-                try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
             }
+            finally
+            {
+                if (connection is not null)
+                {
+                    try { await connection.CloseAsync(TimeSpan.FromSeconds(2)); } catch (Exception) { /* already closed */ }
+                    await connection.DisposeAsync();
+                }
+            }
+            try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
         }
     }
 
