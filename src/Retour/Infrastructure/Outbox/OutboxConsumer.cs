@@ -66,28 +66,40 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
             await channel.BasicAckAsync(delivery.DeliveryTag, false, CancellationToken.None);
             return;
         }
+        OutboxRelay.Consumed outcome;
         try
         {
-            var outcome = await relay.ConsumeAsync(id, stop);
-            if (outcome == OutboxRelay.Consumed.Unknown)
-                log.LogWarning("Outbox message {Id} is not in this database (deleted, or another deployment's queue); dropped", id);
-            await channel.BasicAckAsync(delivery.DeliveryTag, false, CancellationToken.None);
+            outcome = await relay.ConsumeAsync(id, stop);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Shutting down: not acknowledged, so RabbitMQ redelivers it to a worker that is still running.
+            return;
         }
         catch (Exception e)
         {
             // Neither outcome could be recorded (the database is down, say): back to the queue after a pause, so a
             // worker without its database does not spin through the queue.
-            log.LogWarning("Outbox message {Id} goes back to the queue: {Error}", id, e.Message);
+            log.LogWarning("Outbox message {Id} goes back to the queue: {Error}", id, e.GetBaseException().Message);
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), stop);
                 await channel.BasicNackAsync(delivery.DeliveryTag, false, requeue: true, CancellationToken.None);
             }
             catch (Exception) { /* the channel is gone: RabbitMQ requeues what was not acknowledged */ }
+            return;
+        }
+        if (outcome == OutboxRelay.Consumed.Unknown)
+            log.LogWarning("Outbox message {Id} is not in this database (deleted, or another deployment's queue); dropped", id);
+        try
+        {
+            await channel.BasicAckAsync(delivery.DeliveryTag, false, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The outcome is recorded; the channel closed first (the connection's outage is logged once by the loop).
+            // RabbitMQ delivers the message again, and its row makes the copy a no-op.
+            log.LogDebug("Outbox message {Id} was handled, but its channel closed before the acknowledgement: {Error}", id, e.Message);
         }
     }
 }
