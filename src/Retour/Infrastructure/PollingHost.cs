@@ -1,3 +1,4 @@
+using Retour.Infrastructure.Db;
 namespace Retour.Infrastructure;
 
 /// <summary>
@@ -31,7 +32,7 @@ public abstract class PollingHost(RetourSettings settings, ILogger log) : Backgr
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
             catch (Exception e)
             {
-                log.LogError(e, "{What} failed; retrying shortly", What);
+                log.LogRetried(e, "{What} failed; retrying shortly", What);
                 try { await Task.Delay(TimeSpan.FromSeconds(5), stop); } catch (OperationCanceledException) { break; }
             }
         }

@@ -42,7 +42,7 @@ public sealed class NotificationSender(IServiceScopeFactory scopes, RetourSettin
         foreach (var (id, merchantId) in due)
         {
             try { await SendAsync(id, merchantId, ct); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "Notification {Notification} failed unexpectedly; its lease ends and it is tried again", id); }
+            catch (Exception e) when (e is not OperationCanceledException) { log.LogRetried(e, "Notification {Notification} failed; its lease ends and it is tried again", id); }
         }
         return due.Count;
     }

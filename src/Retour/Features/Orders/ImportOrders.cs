@@ -57,14 +57,14 @@ public static class ImportOrders
                     {
                         await SaveAsync(pending.Select(p => p.Data));
                     }
-                    catch (Exception e) when (e is DbUpdateException or OrderNumberConflictException)
+                    catch (Exception e) when (e is DbUpdateException or OrderNumberConflictException && !DbErrors.IsUnavailable(e))
                     {
                         // Find the culprit: save the batch again one order at a time.
                         db.ChangeTracker.Clear();
                         foreach (var (group, data) in pending)
                         {
                             try { await SaveAsync([data]); }
-                            catch (Exception inner) when (inner is DbUpdateException or OrderNumberConflictException)
+                            catch (Exception inner) when (inner is DbUpdateException or OrderNumberConflictException && !DbErrors.IsUnavailable(inner))
                             {
                                 db.ChangeTracker.Clear();
                                 rejected.AddRange(group.Select(r => new RejectedRow(r.Line, $"order {data.Number}: {(inner as OrderNumberConflictException)?.Message ?? "could not be saved: " + inner.GetBaseException().Message}")));

@@ -133,7 +133,7 @@ public sealed class SandboxPaymentProvider(IServiceScopeFactory scopes) : IPayme
 }
 
 /// <summary>Calls the provider with Retour's timeout: past it, the outcome is unknown and the reconciliation asks.</summary>
-public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings settings)
+public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings settings, ILogger<PaymentCalls> log)
 {
     public IPaymentProvider Provider => provider;
 
@@ -152,6 +152,8 @@ public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings setti
         }
         catch (Exception e) when (e is HttpRequestException or IOException or DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
+            // Recorded on the refund and asked again by the reconciliation; logged here with the exception, once per call.
+            log.LogWarning(e, "Asking the payment provider about {Key} failed", key);
             return new PaymentLookup.Failed(e.Message);
         }
     }
@@ -170,6 +172,7 @@ public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings setti
         }
         catch (Exception e) when (e is HttpRequestException or IOException or DbUpdateException or InvalidOperationException)
         {
+            log.LogWarning(e, "Refund {Key} at the payment provider: no clear answer; the reconciliation asks again", request.IdempotencyKey);
             return new PaymentOutcome.Unknown(e.Message);
         }
     }

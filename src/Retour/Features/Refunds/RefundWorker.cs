@@ -48,7 +48,7 @@ public sealed class RefundWorker(IServiceScopeFactory scopes, RefundIssuer issue
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                log.LogError(e, "Refund {Refund} could not be reconciled; its lease ends and it is tried again", id);
+                log.LogRetried(e, "Refund {Refund} could not be reconciled; its lease ends and it is tried again", id);
             }
         }
         return done;

@@ -39,7 +39,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, IHttpClientFactor
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (d, token) =>
         {
             try { await SendAsync(d.Id, d.MerchantId, token); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "Webhook delivery {Delivery} failed unexpectedly; its lease ends and it is tried again", d.Id); }
+            catch (Exception e) when (e is not OperationCanceledException) { log.LogRetried(e, "Webhook delivery {Delivery} failed; its lease ends and it is tried again", d.Id); }
         });
         return due.Count;
     }

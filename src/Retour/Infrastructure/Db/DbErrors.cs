@@ -24,6 +24,18 @@ public static class DbErrors
         return false;
     }
 
+    /// <summary>
+    /// Logs a failure that a loop or a queue will retry. The database being unavailable (a restart) is an outage, not a
+    /// bug: a Warning with the database's message. Anything else is unexpected: an Error with the exception (ADR 31).
+    /// </summary>
+    public static void LogRetried(this ILogger log, Exception e, [System.Diagnostics.CodeAnalysis.StringSyntax("CompositeFormat")] string message, params object?[] args)
+    {
+#pragma warning disable CA2254 // the template is each caller's constant, passed through
+        if (IsUnavailable(e)) log.LogWarning(message + " (database unavailable: {DbError})", [.. args, e.GetBaseException().Message]);
+        else log.LogError(e, message, args);
+#pragma warning restore CA2254
+    }
+
     /// <summary>True when the save failed on a unique index or key of <paramref name="table"/> (any table when null).</summary>
     public static bool IsUniqueViolation(DbUpdateException e, string? table = null) => e.InnerException switch
     {

@@ -44,6 +44,20 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     public static int RetryStep(int attempts) => Math.Clamp(attempts - 1, 0, RetryLadder.Length - 1);
     public static TimeSpan RetryDelay(int attempts) => RetryLadder[RetryStep(attempts)];
 
+    /// <summary>How long a node's consumer may be down (reconnecting) before readiness says so.</summary>
+    public static readonly TimeSpan ConsumerGrace = TimeSpan.FromSeconds(15);
+    private long _consumerDownSinceTicks; // 0: consuming, or never tried
+
+    /// <summary>The consumer says whether it is consuming; readiness reads how long it has not been.</summary>
+    public void ConsumerIsUp(bool up)
+    {
+        if (up) Interlocked.Exchange(ref _consumerDownSinceTicks, 0);
+        else Interlocked.CompareExchange(ref _consumerDownSinceTicks, DateTime.UtcNow.Ticks, 0);
+    }
+
+    /// <summary>How long this node's consumer has not been consuming; null while it is (or before its first attempt ends).</summary>
+    public TimeSpan? ConsumerDownFor => Interlocked.Read(ref _consumerDownSinceTicks) is var t and not 0 ? DateTime.UtcNow - new DateTime(t, DateTimeKind.Utc) : null;
+
     /// <summary>True while the connection is open (automatic recovery reopens it after the broker restarts).</summary>
     public bool IsConnected => _connection is { IsOpen: true };
 

@@ -1,5 +1,6 @@
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using Retour.Infrastructure.Db;
 
 namespace Retour.Infrastructure.Outbox;
 
@@ -28,16 +29,22 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
                 await channel.BasicQosAsync(0, (ushort)Math.Min(settings.WorkerConcurrency * 4, ushort.MaxValue), false, stop);
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, delivery) => OnMessageAsync(channel, delivery, stop);
+                // Raised when RabbitMQ cancels the consumer (its queue deleted, say) or the channel shuts down. Not
+                // IsRunning: that is set by the dispatcher, possibly after BasicConsumeAsync has returned.
+                var cancelled = false;
+                consumer.UnregisteredAsync += (_, _) => { Volatile.Write(ref cancelled, true); return Task.CompletedTask; };
                 await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stop);
+                broker.ConsumerIsUp(true);
                 if (_unreachable.Ended(out var outage)) log.LogInformation("Consuming {Queue} again, after {Seconds:F0} s", broker.Queue, outage.TotalSeconds);
                 else log.LogInformation("Consuming {Queue}", broker.Queue);
-                while (!stop.IsCancellationRequested && channel.IsOpen && connection.IsOpen)
+                // Until the connection or channel closes, or RabbitMQ cancels the consumer (its queue deleted, say).
+                while (!stop.IsCancellationRequested && channel.IsOpen && connection.IsOpen && !Volatile.Read(ref cancelled))
                     await Task.Delay(TimeSpan.FromSeconds(1), stop);
                 if (!stop.IsCancellationRequested)
                 {
-                    var reason = (connection.CloseReason ?? channel.CloseReason)?.ReplyText;
+                    var reason = (connection.CloseReason ?? channel.CloseReason)?.ReplyText ?? "consumer cancelled by RabbitMQ";
                     if (_unreachable.Failed(out _))
-                        log.LogWarning("RabbitMQ closed the consumer's connection ({Reason}); connecting again every 2 s", reason);
+                        log.LogWarning("RabbitMQ stopped the consumer ({Reason}); connecting again every 2 s", reason);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
@@ -48,14 +55,24 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
             }
             finally
             {
+                broker.ConsumerIsUp(false);
                 if (connection is not null)
                 {
-                    try { await connection.CloseAsync(TimeSpan.FromSeconds(2)); } catch (Exception) { /* already closed */ }
-                    await connection.DisposeAsync();
+                    var closing = CloseQuietlyAsync(connection);
+                    // Shutting down: wait, so what this node holds goes back to the queue before the process ends. Otherwise
+                    // do not wait: disposing a connection the network cut took 20 s in RabbitMQ.Client, and the loop
+                    // connects again meanwhile.
+                    if (stop.IsCancellationRequested) await closing;
                 }
             }
             try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
         }
+    }
+
+    private async Task CloseQuietlyAsync(IConnection connection)
+    {
+        try { if (connection.IsOpen) await connection.CloseAsync(TimeSpan.FromSeconds(2)); } catch (Exception) { /* closed meanwhile */ }
+        try { await connection.DisposeAsync(); } catch (Exception e) { log.LogDebug(e, "Disposing the consumer's RabbitMQ connection"); }
     }
 
     private async Task OnMessageAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stop)
@@ -79,8 +96,8 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
         catch (Exception e)
         {
             // Neither outcome could be recorded (the database is down, say): back to the queue after a pause, so a
-            // worker without its database does not spin through the queue.
-            log.LogWarning("Outbox message {Id} goes back to the queue: {Error}", id, e.GetBaseException().Message);
+            // worker without its database does not spin through the queue. An outage is a Warning; anything else an Error.
+            log.LogRetried(e, "Outbox message {Id} goes back to the queue", id);
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), stop);
@@ -104,7 +121,10 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
     }
 }
 
-/// <summary>Readiness of a node that publishes and consumes (worker and all roles in scaled mode): RabbitMQ is connected.</summary>
+/// <summary>
+/// Readiness of a node that publishes and consumes (worker and all roles in scaled mode): RabbitMQ is connected, and the
+/// node's consumer has been consuming, or has been down for less than <see cref="Broker.ConsumerGrace"/> (a reconnect).
+/// </summary>
 public sealed class BrokerHealthCheck(Broker broker) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
 {
     public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
@@ -113,9 +133,10 @@ public sealed class BrokerHealthCheck(Broker broker) : Microsoft.Extensions.Diag
         try
         {
             await broker.ConnectAsync(ct);
-            return broker.IsConnected
-                ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("rabbitmq connected")
-                : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("rabbitmq connection recovering");
+            if (!broker.IsConnected) return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("rabbitmq connection recovering");
+            return broker.ConsumerDownFor is { } down && down > Broker.ConsumerGrace
+                ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy($"rabbitmq connected, but this node has not been consuming for {down.TotalSeconds:F0} s")
+                : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("rabbitmq connected");
         }
         catch (Exception)
         {

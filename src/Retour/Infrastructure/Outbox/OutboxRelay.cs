@@ -94,7 +94,7 @@ public sealed class OutboxRelay(
             }
             catch (Exception e)
             {
-                log.LogError(e, "Outbox relay failed; retrying shortly");
+                log.LogRetried(e, "Outbox relay failed; retrying shortly");
                 try { await Task.Delay(TimeSpan.FromSeconds(2), stop); } catch (OperationCanceledException) { break; }
             }
         }
