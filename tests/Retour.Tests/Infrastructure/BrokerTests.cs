@@ -255,7 +255,7 @@ public sealed class BrokerTests
 
     /// <summary>
     /// RabbitMQ cancels a consumer whose queue is deleted, on a channel that stays open. The worker notices, declares the
-    /// queue again and consumes it; readiness says so meanwhile if it takes longer than the grace period.
+    /// queue again and consumes it, and stays ready (it was back within the grace period).
     /// </summary>
     [Fact]
     public async Task AConsumerRabbitMqCancels_ConsumesAgain()
@@ -265,12 +265,12 @@ public sealed class BrokerTests
         await using var app = App(handler, queue);
         await using var look = await RabbitBroker.ConnectAsync();
         var m = await ReturnsAsync(app, 1);
-        await handler.WaitFor(h => h.Seen.Count(x => x.MerchantId == m.Id) == 2);
+        await handler.WaitFor(h => h.Seen.Where(x => x.MerchantId == m.Id).Select(x => x.Id).Distinct().Count() >= 2);
         await using (var ch = await look.CreateChannelAsync()) await ch.QueueDeleteAsync(queue);
         await Wait.UntilAsync(async () => await ConsumersAsync(look, queue) == 1, 20, $"consuming the queue again ({app.RecentErrors})");
         (await m.Client.Post("/api/v1/orders", Orders.Delivered("AFTER"))).Expect(HttpStatusCode.Created);
         (await m.Client.Post("/api/v1/returns", Orders.ReturnOf("AFTER"))).Expect(HttpStatusCode.Created);
-        await handler.WaitFor(h => h.Seen.Count(x => x.MerchantId == m.Id) == 4);
+        await handler.WaitFor(h => h.Seen.Where(x => x.MerchantId == m.Id).Select(x => x.Id).Distinct().Count() >= 4);
         (await app.CreateClient().Get("/health/ready")).Expect(HttpStatusCode.OK);
     }
 

@@ -24,6 +24,10 @@ public sealed class DbErrorsTests
         log.LogRetried(new InvalidOperationException("An exception has been raised that is likely due to a transient failure.", restart), "{What} failed; retrying shortly", "Outbox relay");
         log.LogRetried(new InvalidOperationException("a bug of ours"), "{What} failed; retrying shortly", "Outbox relay");
         log.LogRetried(new Npgsql.PostgresException("syntax error", "ERROR", "ERROR", "42601"), "{What} failed; retrying shortly", "Outbox relay");
+        // The server refusing connections (stopped): Npgsql's transient error; a template without arguments.
+        log.LogRetried(new Npgsql.NpgsqlException("Failed to connect to 127.0.0.1:5432", new System.Net.Sockets.SocketException(111)), "Outbox relay failed; retrying shortly");
+        // A command timeout is transient to Npgsql, but slow queries are not an outage.
+        log.LogRetried(new Npgsql.NpgsqlException("Exception while reading from stream", new TimeoutException("Timeout during reading attempt")), "Outbox relay failed; retrying shortly");
         Assert.Collection(log.Lines,
             outage =>
             {
@@ -32,6 +36,12 @@ public sealed class DbErrorsTests
                 Assert.Null(outage.Exception);
             },
             bug => { Assert.Equal(LogLevel.Error, bug.Level); Assert.Equal("Outbox relay failed; retrying shortly", bug.Message); Assert.NotNull(bug.Exception); },
-            badSql => Assert.Equal(LogLevel.Error, badSql.Level));
+            badSql => Assert.Equal(LogLevel.Error, badSql.Level),
+            refused =>
+            {
+                Assert.Equal(LogLevel.Warning, refused.Level);
+                Assert.StartsWith("Outbox relay failed; retrying shortly (database unavailable: ", refused.Message);
+            },
+            timeout => Assert.Equal(LogLevel.Error, timeout.Level));
     }
 }

@@ -148,12 +148,14 @@ public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings setti
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            log.LogWarning("Asking the payment provider about {Key}: no answer within {Ms:0} ms", key, settings.PaymentTimeout.TotalMilliseconds);
             return new PaymentLookup.Failed($"no answer within {settings.PaymentTimeout.TotalMilliseconds:0} ms");
         }
         catch (Exception e) when (e is HttpRequestException or IOException or DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
             // Recorded on the refund and asked again by the reconciliation; logged here with the exception, once per call.
-            log.LogWarning(e, "Asking the payment provider about {Key} failed", key);
+            // The sandbox keeps its ledger in Retour's database: an outage there is the caller's to log, once.
+            if (!DbErrors.IsUnavailable(e)) log.LogWarning(e, "Asking the payment provider about {Key} failed", key);
             return new PaymentLookup.Failed(e.Message);
         }
     }
@@ -168,11 +170,12 @@ public sealed class PaymentCalls(IPaymentProvider provider, RetourSettings setti
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            log.LogWarning("Refund {Key} at the payment provider: no answer within {Ms:0} ms; the reconciliation asks again", request.IdempotencyKey, settings.PaymentTimeout.TotalMilliseconds);
             return new PaymentOutcome.Unknown($"no answer within {settings.PaymentTimeout.TotalMilliseconds:0} ms");
         }
         catch (Exception e) when (e is HttpRequestException or IOException or DbUpdateException or InvalidOperationException)
         {
-            log.LogWarning(e, "Refund {Key} at the payment provider: no clear answer; the reconciliation asks again", request.IdempotencyKey);
+            if (!DbErrors.IsUnavailable(e)) log.LogWarning(e, "Refund {Key} at the payment provider: no clear answer; the reconciliation asks again", request.IdempotencyKey);
             return new PaymentOutcome.Unknown(e.Message);
         }
     }

@@ -26,14 +26,22 @@ public static class DbErrors
 
     /// <summary>
     /// Logs a failure that a loop or a queue will retry. The database being unavailable (a restart) is an outage, not a
-    /// bug: a Warning with the database's message. Anything else is unexpected: an Error with the exception (ADR 31).
+    /// bug: a Warning with the database's message. Anything else, timeouts included, is unexpected: an Error with the
+    /// exception (ADR 31).
     /// </summary>
-    public static void LogRetried(this ILogger log, Exception e, [System.Diagnostics.CodeAnalysis.StringSyntax("CompositeFormat")] string message, params object?[] args)
+    public static void LogRetried(this ILogger log, Exception e, string message, params object?[] args)
     {
-#pragma warning disable CA2254 // the template is each caller's constant, passed through
-        if (IsUnavailable(e)) log.LogWarning(message + " (database unavailable: {DbError})", [.. args, e.GetBaseException().Message]);
+#pragma warning disable CA2254 // the template is each caller's constant, passed through (DbErrorsTests covers the call shapes)
+        if (IsUnavailable(e) && !IsTimeout(e)) log.LogWarning(message + " (database unavailable: {DbError})", [.. args, e.GetBaseException().Message]);
         else log.LogError(e, message, args);
 #pragma warning restore CA2254
+    }
+
+    /// <summary>A command timeout or an exhausted pool (Npgsql calls both transient): slow queries or a leak, not an outage.</summary>
+    private static bool IsTimeout(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException) if (e is TimeoutException) return true;
+        return false;
     }
 
     /// <summary>True when the save failed on a unique index or key of <paramref name="table"/> (any table when null).</summary>

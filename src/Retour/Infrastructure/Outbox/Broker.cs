@@ -95,20 +95,7 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     /// connection that is never recovered, a closed connection or channel gives every unacknowledged delivery back to the
     /// queue, and an acknowledgement can only reach the channel that received the delivery.
     /// </summary>
-    public async Task<IConnection> ConnectConsumerAsync(CancellationToken ct)
-    {
-        var connection = await Factory(recover: false, " consumer").CreateConnectionAsync(ct);
-        try
-        {
-            await using (var channel = await connection.CreateChannelAsync(cancellationToken: ct)) await DeclareAsync(channel, ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    public Task<IConnection> ConnectConsumerAsync(CancellationToken ct) => Factory(recover: false, " consumer").CreateConnectionAsync(ct);
 
     private ConnectionFactory Factory(bool recover, string purpose) => new()
     {

@@ -25,6 +25,8 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
                 // Its own connection, never recovered in place: when it or its channel closes, both are replaced, and
                 // RabbitMQ gives what they held unacknowledged to a live consumer (see Broker.ConnectConsumerAsync).
                 connection = await broker.ConnectConsumerAsync(stop);
+                // Declared on every connect: the queue may be new, or deleted and cancelled this consumer.
+                await using (var declaring = await connection.CreateChannelAsync(cancellationToken: stop)) await broker.DeclareAsync(declaring, stop);
                 await using var channel = await connection.CreateChannelAsync(cancellationToken: stop);
                 await channel.BasicQosAsync(0, (ushort)Math.Min(settings.WorkerConcurrency * 4, ushort.MaxValue), false, stop);
                 var consumer = new AsyncEventingBasicConsumer(channel);
@@ -40,6 +42,7 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
                 // Until the connection or channel closes, or RabbitMQ cancels the consumer (its queue deleted, say).
                 while (!stop.IsCancellationRequested && channel.IsOpen && connection.IsOpen && !Volatile.Read(ref cancelled))
                     await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                broker.ConsumerIsUp(false);
                 if (!stop.IsCancellationRequested)
                 {
                     var reason = (connection.CloseReason ?? channel.CloseReason)?.ReplyText ?? "consumer cancelled by RabbitMQ";
@@ -72,7 +75,8 @@ public sealed class OutboxConsumer(OutboxRelay relay, Broker broker, RetourSetti
     private async Task CloseQuietlyAsync(IConnection connection)
     {
         try { if (connection.IsOpen) await connection.CloseAsync(TimeSpan.FromSeconds(2)); } catch (Exception) { /* closed meanwhile */ }
-        try { await connection.DisposeAsync(); } catch (Exception e) { log.LogDebug(e, "Disposing the consumer's RabbitMQ connection"); }
+        try { await connection.DisposeAsync(); }
+        catch (Exception e) { try { log.LogDebug(e, "Disposing the consumer's RabbitMQ connection"); } catch (ObjectDisposedException) { /* the host has stopped */ } }
     }
 
     private async Task OnMessageAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stop)
