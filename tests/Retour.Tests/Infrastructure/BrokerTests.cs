@@ -274,6 +274,31 @@ public sealed class BrokerTests
         (await app.CreateClient().Get("/health/ready")).Expect(HttpStatusCode.OK);
     }
 
+    private sealed class ManualClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    /// <summary>Readiness reads how long the consumer has not been consuming: from its first failure, not its latest, until it consumes again.</summary>
+    [Fact]
+    public void TheConsumersDownTime_RunsFromItsFirstFailure_UntilItConsumesAgain()
+    {
+        var clock = new ManualClock();
+        var settings = Retour.Infrastructure.RetourSettings.From(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["RETOUR_RABBITMQ_URL"] = "amqp://guest:guest@127.0.0.1:5672/" }).Build());
+        var broker = new Broker(settings, clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<Broker>.Instance);
+        Assert.Null(broker.ConsumerDownFor); // not tried yet
+        broker.ConsumerIsUp(false);
+        clock.Now += TimeSpan.FromSeconds(10);
+        broker.ConsumerIsUp(false); // a second failed attempt does not restart the count
+        clock.Now += TimeSpan.FromSeconds(6);
+        Assert.Equal(TimeSpan.FromSeconds(16), broker.ConsumerDownFor);
+        Assert.True(broker.ConsumerDownFor > Broker.ConsumerGrace);
+        broker.ConsumerIsUp(true);
+        Assert.Null(broker.ConsumerDownFor);
+    }
+
     [Fact]
     public async Task Readiness_NeedsRabbitMq_OnNodesThatConsume()
     {

@@ -36,7 +36,7 @@ public static class DbSetup
     /// Retour's own code logs each failure it does not expect, once and with the request or message it belongs to
     /// (the exception handler, the outbox, the polling loops), so EF's copies are written at Debug only (ADR 31).
     /// </summary>
-    public static readonly (Microsoft.Extensions.Logging.EventId, LogLevel)[] QuietDatabaseErrors =
+    private static readonly (Microsoft.Extensions.Logging.EventId, LogLevel)[] QuietDatabaseErrors =
     [
         (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, LogLevel.Debug),
         (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, LogLevel.Debug),

@@ -16,7 +16,7 @@ namespace Retour.Infrastructure.Outbox;
 /// which is what the console lists, per merchant).</item>
 /// </list>
 /// </summary>
-public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyncDisposable
+public sealed class Broker(RetourSettings settings, TimeProvider clock, ILogger<Broker> log) : IAsyncDisposable
 {
     /// <summary>The backoff ladder in the broker: one delay queue per step, the last repeated.</summary>
     public static readonly TimeSpan[] RetryLadder =
@@ -52,11 +52,11 @@ public sealed class Broker(RetourSettings settings, ILogger<Broker> log) : IAsyn
     public void ConsumerIsUp(bool up)
     {
         if (up) Interlocked.Exchange(ref _consumerDownSinceTicks, 0);
-        else Interlocked.CompareExchange(ref _consumerDownSinceTicks, DateTime.UtcNow.Ticks, 0);
+        else Interlocked.CompareExchange(ref _consumerDownSinceTicks, clock.GetUtcNow().UtcTicks, 0);
     }
 
     /// <summary>How long this node's consumer has not been consuming; null while it is (or before its first attempt ends).</summary>
-    public TimeSpan? ConsumerDownFor => Interlocked.Read(ref _consumerDownSinceTicks) is var t and not 0 ? DateTime.UtcNow - new DateTime(t, DateTimeKind.Utc) : null;
+    public TimeSpan? ConsumerDownFor => Interlocked.Read(ref _consumerDownSinceTicks) is var t and not 0 ? clock.GetUtcNow().UtcDateTime - new DateTime(t, DateTimeKind.Utc) : null;
 
     /// <summary>True while the connection is open (automatic recovery reopens it after the broker restarts).</summary>
     public bool IsConnected => _connection is { IsOpen: true };
