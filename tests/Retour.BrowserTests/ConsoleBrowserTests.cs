@@ -27,6 +27,19 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         return (body.Str("id"), body.Str("rma"), body.Str("status"));
     }
 
+    /// <summary>
+    /// The focus lands where <paramref name="predicate"/> (on <c>e</c>, the focused element) says. A page's autofocus is
+    /// applied at the browser's next rendering opportunity after load, not at load, so this waits up to 5 s for it.
+    /// </summary>
+    private static async Task AssertFocusedAsync(IPage page, string predicate, string what)
+    {
+        try { await page.WaitForFunctionAsync($"() => {{ const e = document.activeElement; return !!e && ({predicate}); }}", null, new() { Timeout = 5000 }); }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{what} should have the focus; it is on {await page.EvaluateAsync<string>("() => document.activeElement ? document.activeElement.outerHTML.slice(0, 160) : 'nothing'")}");
+        }
+    }
+
     [Fact]
     public async Task AnAgent_SignsIn_FiltersTheQueue_AndApprovesAPendingReturn()
     {
@@ -66,14 +79,14 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         Assert.Equal("approved", status);
         var page = await site.NewPageAsync();
         await page.GotoAsync("/console/login");
-        Assert.Equal("email", await page.EvaluateAsync<string>("() => document.activeElement.id")); // the form starts focused
+        await AssertFocusedAsync(page, "e.id === 'email'", "the login form's email field"); // the form starts focused
         await page.Keyboard.TypeAsync("warehouse@demo.test");
         await page.Keyboard.PressAsync("Tab");
         await page.Keyboard.TypeAsync(BrowserApp.StaffPassword);
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForURLAsync(u => u.EndsWith("/console/warehouse"));
         // A scanner types the code and Enter; the field keeps the focus.
-        Assert.True(await page.EvaluateAsync<bool>("() => document.activeElement.id === 'scan'"));
+        await AssertFocusedAsync(page, "e.id === 'scan'", "the scan field");
         await page.Keyboard.TypeAsync("RETOUR:" + rma);
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForFunctionAsync("() => document.querySelector('#scan-result').dataset.kind === 'ok'");
@@ -92,7 +105,7 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         // F2 opens the inspection of the last matched parcel; the first grade has the focus.
         await page.Keyboard.PressAsync("F2");
         await page.WaitForURLAsync(u => u.Contains("/console/warehouse/inspect/"));
-        Assert.Equal("grade", await page.EvaluateAsync<string>("() => document.activeElement.dataset.field"));
+        await AssertFocusedAsync(page, "e.dataset.field === 'grade'", "the first grade");
         await page.Keyboard.PressAsync("ArrowDown"); // "new"
         await page.Keyboard.PressAsync("ArrowDown"); // "like new"
         Assert.Equal("like_new", await page.EvaluateAsync<string>("() => document.activeElement.value"));
@@ -109,7 +122,7 @@ public sealed class ConsoleBrowserTests(PortalSite site)
         await page.Keyboard.PressAsync("Control+Enter");
         // The page comes back with the proposed disposition, focused; Enter on it confirms.
         await page.WaitForSelectorAsync("#disposition-form");
-        Assert.Equal("disposition", await page.EvaluateAsync<string>("() => document.activeElement.dataset.field"));
+        await AssertFocusedAsync(page, "e.dataset.field === 'disposition'", "the proposed disposition");
         await page.Keyboard.PressAsync("Control+Enter");
         await page.WaitForSelectorAsync("#all-inspected");
         await page.WaitForFunctionAsync("() => !document.querySelector('#disposition-form')");
